@@ -1,0 +1,16 @@
+/*
+ * clipsearch.h — the whole public API of libclipsearch.
+ *
+ * clipsearch computes CLIP embeddings of photos and text, faithful to the
+ * reference implementation, and searches photo libraries with them.
+ * No third-party header is included here.
+ */
+#ifndef CLIPSEARCH_H
+#define CLIPSEARCH_H
+
+#include "clipsearch/common.h"
+#include "clipsearch/model.h"
+#include "clipsearch/tokenizer.h"
+#include "clipsearch/image.h"
+
+#endif /* CLIPSEARCH_H */

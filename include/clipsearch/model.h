@@ -1,0 +1,127 @@
+/*
+ * clipsearch/model.h — loading a CLIP checkpoint and running its two towers.
+ *
+ * A model (clipsearch_model) is read-only after load and may be shared by any
+ * number of threads.  A context (clipsearch_context) holds one worker's
+ * scratch buffers: use one context per thread.
+ */
+#ifndef CLIPSEARCH_MODEL_H
+#define CLIPSEARCH_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clipsearch/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct clipsearch_model clipsearch_model;
+typedef struct clipsearch_context clipsearch_context;
+
+typedef enum clipsearch_activation {
+    CLIPSEARCH_ACT_QUICK_GELU = 0, /* x * sigmoid(1.702 x) */
+    CLIPSEARCH_ACT_GELU = 1        /* exact, erf-based */
+} clipsearch_activation;
+
+/* Which towers to load.  A search process only needs the text tower. */
+enum {
+    CLIPSEARCH_TOWER_VISION = 1,
+    CLIPSEARCH_TOWER_TEXT = 2,
+    CLIPSEARCH_TOWER_BOTH = 3
+};
+
+typedef struct clipsearch_model_params {
+    int towers; /* CLIPSEARCH_TOWER_* bits; default both */
+} clipsearch_model_params;
+
+clipsearch_model_params clipsearch_model_default_params(void);
+
+/* Geometry and preprocessing of a loaded model. */
+typedef struct clipsearch_model_info {
+    int projection_dim;       /* embedding size */
+    /* image tower */
+    int image_size;           /* S: input is [3][S][S] */
+    int patch_size;
+    int vision_width;
+    int vision_layers;
+    int vision_heads;
+    clipsearch_activation vision_act;
+    float vision_eps;
+    float image_mean[3];
+    float image_std[3];
+    /* text tower */
+    int context_length;       /* max tokens, 77 for CLIP */
+    int vocab_size;
+    int text_width;
+    int text_layers;
+    int text_heads;
+    clipsearch_activation text_act;
+    float text_eps;
+    int eot_token_id;         /* pooling position: first occurrence */
+    float logit_scale;        /* exp(logit_scale) as stored, 0 if absent */
+    char weights_dtype[8];    /* "F32", "F16", "BF16" or "mixed" */
+} clipsearch_model_info;
+
+/*
+ * Loads a model directory (Hugging Face layout: config.json +
+ * model.safetensors).  The weight file is memory-mapped; every offset, dtype
+ * and shape is checked before use.  params may be NULL (defaults).  On
+ * success *out owns the model.
+ */
+clipsearch_status clipsearch_model_load(const char *dir,
+                                        const clipsearch_model_params *params,
+                                        clipsearch_model **out,
+                                        clipsearch_error *err);
+
+/* Frees a model; NULL is allowed.  Free every context using it first. */
+void clipsearch_model_free(clipsearch_model *model);
+
+/* The model's geometry; valid as long as the model. */
+const clipsearch_model_info *clipsearch_model_get_info(const clipsearch_model *model);
+
+/* Which towers were loaded (CLIPSEARCH_TOWER_* bits). */
+int clipsearch_model_towers(const clipsearch_model *model);
+
+typedef struct clipsearch_context_params {
+    int n_threads; /* threads for one call; <= 0: all cores */
+    int max_batch; /* largest n per encode call (default 32) */
+} clipsearch_context_params;
+
+clipsearch_context_params clipsearch_context_default_params(void);
+
+/* Creates a context for `model`, which must outlive it.  params may be NULL. */
+clipsearch_status clipsearch_context_new(const clipsearch_model *model,
+                                         const clipsearch_context_params *params,
+                                         clipsearch_context **out,
+                                         clipsearch_error *err);
+
+void clipsearch_context_free(clipsearch_context *ctx);
+
+/*
+ * Image tower.  pixels: [n][3][S][S] float32 (preprocessed, see image.h).
+ * Writes the projected, NOT normalised embeddings to embeds[n][projection_dim].
+ * Any n >= 1 is accepted (processed in chunks of max_batch).
+ */
+clipsearch_status clipsearch_encode_images(clipsearch_context *ctx,
+                                           const float *pixels, int n,
+                                           float *embeds, clipsearch_error *err);
+
+/*
+ * Text tower.  ids: [n][stride] token ids; each row is read up to and
+ * including its first <|endoftext|> (or `stride` ids, at most
+ * context_length).  Writes projected, NOT normalised embeddings to
+ * embeds[n][projection_dim].
+ */
+clipsearch_status clipsearch_encode_text(clipsearch_context *ctx,
+                                         const int32_t *ids, int n, int stride,
+                                         float *embeds, clipsearch_error *err);
+
+/* L2-normalises n rows of dim floats in place (a zero row stays zero). */
+void clipsearch_normalize(float *vectors, int n, int dim);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CLIPSEARCH_MODEL_H */

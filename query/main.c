@@ -1,0 +1,50 @@
+/* clipsearch — the command-line program: dispatches to subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: clipsearch COMMAND [options]\n"
+            "\n"
+            "commands:\n"
+            "  embed       print CLIP embeddings of images and texts as JSON lines\n"
+            "  tokenize    print CLIP token ids of strings as JSON arrays\n"
+            "  preprocess  write the float32 tensor the model sees for a photo\n"
+            "\n"
+            "Run 'clipsearch COMMAND --help' for a command's options.\n"
+            "Exit codes: 0 success, 1 failure, 2 bad command line.\n");
+}
+
+void cli_print_error(const clipsearch_error *err)
+{
+    fprintf(stderr, "clipsearch: %s\n",
+            err->message[0] ? err->message : clipsearch_strerror(err->status));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("clipsearch %s\n", clipsearch_version());
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "embed"))
+        return cmd_embed(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "tokenize"))
+        return cmd_tokenize(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "preprocess"))
+        return cmd_preprocess(argc - 1, argv + 1);
+    fprintf(stderr, "clipsearch: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+}

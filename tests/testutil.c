@@ -1,0 +1,121 @@
+/* testutil.c — see testutil.h. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int tu_failures = 0;
+int tu_checks = 0;
+static char tu_tmp[512];
+
+const char *tu_fixture(const char *rel)
+{
+    static char bufs[8][1024];
+    static int next = 0;
+    char *b = bufs[next++ & 7];
+    const char *root = getenv("CLIPSEARCH_FIXTURES_DIR");
+    if (!root || !*root)
+        root = CLIPSEARCH_FIXTURES_DIR;
+    snprintf(b, 1024, "%s/%s", root, rel);
+    return b;
+}
+
+void tu_require_fixture(const char *rel)
+{
+    struct stat st;
+    const char *p = tu_fixture(rel);
+    if (stat(p, &st) != 0) {
+        printf("SKIP: fixture %s is absent\n", p);
+        exit(77);
+    }
+}
+
+char *tu_read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+        goto out;
+    buf = malloc((size_t)n + 1);
+    if (!buf)
+        goto out;
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+        goto out;
+    }
+    buf[n] = '\0';
+    if (size)
+        *size = (size_t)n;
+out:
+    fclose(f);
+    return buf;
+}
+
+int tu_write_file(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    int rc = 0;
+    if (!f)
+        return -1;
+    if (size && fwrite(data, 1, size, f) != size)
+        rc = -1;
+    if (fclose(f) != 0)
+        rc = -1;
+    return rc;
+}
+
+const char *tu_tmpdir(void)
+{
+    if (!tu_tmp[0]) {
+        const char *t = getenv("TMPDIR");
+        snprintf(tu_tmp, sizeof tu_tmp, "%s/cstest.XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(tu_tmp)) {
+            perror("mkdtemp");
+            exit(1);
+        }
+    }
+    return tu_tmp;
+}
+
+double tu_max_abs_diff(const float *a, const double *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (!(d <= m)) /* also catches NaN */
+            m = isnan(d) ? INFINITY : d;
+    }
+    return m;
+}
+
+double tu_max_abs(const double *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fabs(b[i]) > m)
+            m = fabs(b[i]);
+    return m;
+}
+
+int tu_finish(const char *test_name)
+{
+    if (tu_tmp[0]) {
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tu_tmp);
+        if (system(cmd) != 0)
+            fprintf(stderr, "warning: could not remove %s\n", tu_tmp);
+    }
+    printf("%s: %d checks, %d failed\n", test_name, tu_checks, tu_failures);
+    if (tu_checks == 0) {
+        printf("%s: no check ran\n", test_name);
+        return 1;
+    }
+    return tu_failures ? 1 : 0;
+}
