@@ -62,7 +62,7 @@ size_t cs_dtype_size(cs_dtype dtype);
 /* Converts a floating tensor (F32/F16/BF16/F64) to float32 into dst[numel]. */
 clipsearch_status cs_tensor_to_f32(const cs_tensor *t, float *dst, clipsearch_error *err);
 
-/* Converts a floating tensor to float64 into dst[numel] (tests, golden data). */
+/* Converts a floating or I64/I32 tensor to float64 into dst[numel] (tests, golden data). */
 clipsearch_status cs_tensor_to_f64(const cs_tensor *t, double *dst, clipsearch_error *err);
 
 /* IEEE half / bfloat16 to float. */

@@ -22,7 +22,8 @@ typedef struct clipsearch_context clipsearch_context;
 
 typedef enum clipsearch_activation {
     CLIPSEARCH_ACT_QUICK_GELU = 0, /* x * sigmoid(1.702 x) */
-    CLIPSEARCH_ACT_GELU = 1        /* exact, erf-based */
+    CLIPSEARCH_ACT_GELU = 1,       /* exact, erf-based ("gelu") */
+    CLIPSEARCH_ACT_GELU_TANH = 2   /* tanh approximation ("gelu_new", "gelu_pytorch_tanh") */
 } clipsearch_activation;
 
 /* Which towers to load.  A search process only needs the text tower. */

@@ -1,0 +1,32 @@
+/*
+ * kernels.h — the math the towers are made of: matrix products on OpenBLAS
+ * and the row-wise operations around them.  All single-threaded: the caller
+ * decides how work is split between threads.
+ */
+#ifndef CS_KERNELS_H
+#define CS_KERNELS_H
+
+#include "model_internal.h"
+
+/* y[rows][l->out] = x[rows][l->in] . W (+ b) */
+void cs_linear_forward(const cs_linear *l, const float *x, int rows, float *y);
+
+/* y[rows][dim] = LayerNorm(x) * w + b; y may equal x. */
+void cs_layernorm(const cs_norm *n, const float *x, int rows, int dim, float eps, float *y);
+
+/* In-place activation over n values. */
+void cs_activation(clipsearch_activation act, float *x, size_t n);
+
+/* Multi-head attention of one sequence.
+ * q, k, v, out: [tokens][ld] with heads of width/heads columns side by side.
+ * scores: scratch [tokens][tokens].  causal: mask future positions. */
+void cs_attention(const float *q, const float *k, const float *v, float *out, int tokens,
+                  int width, int heads, int ld, int causal, float *scores);
+
+/* x[i] += y[i] */
+void cs_add(float *x, const float *y, size_t n);
+
+/* Limits OpenBLAS to n threads for the calls that follow (process-wide). */
+void cs_blas_set_threads(int n);
+
+#endif

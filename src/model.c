@@ -1,0 +1,444 @@
+/* model.c — loading a CLIP checkpoint (Hugging Face layout) into the
+ * layout-independent form of model_internal.h.
+ *
+ * Geometry comes from the tensor shapes wherever they determine it (widths,
+ * layer counts, patch and image size, vocabulary, context, projection);
+ * config.json supplies what shapes cannot tell (head counts, activation,
+ * LayerNorm epsilon), with transformers' defaults for absent fields.  Every
+ * tensor is checked for presence, dtype and exact shape before use. */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "model_config.h"
+#include "model_internal.h"
+
+#define CS_MAX_CONFIG_SIZE (4u << 20)
+
+clipsearch_model_params clipsearch_model_default_params(void)
+{
+    clipsearch_model_params p = {.towers = CLIPSEARCH_TOWER_BOTH};
+    return p;
+}
+
+const clipsearch_model_info *clipsearch_model_get_info(const clipsearch_model *model)
+{
+    return &model->info;
+}
+
+int clipsearch_model_towers(const clipsearch_model *model) { return model->towers; }
+
+void clipsearch_model_free(clipsearch_model *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->n_owned; i++)
+        free(m->owned[i]);
+    free(m->owned);
+    free(m->vision.tf.blocks);
+    free(m->text.tf.blocks);
+    cs_safetensors_close(m->weights);
+    free(m->dir);
+    free(m);
+}
+
+/* State of one load: the model being built and what the messages name. */
+typedef struct loader {
+    clipsearch_model *m;
+    const cs_safetensors *st;
+    const char *file; /* model.safetensors path, for messages */
+    int saw_f32, saw_f16, saw_bf16;
+    clipsearch_error *err;
+} loader;
+
+static const cs_tensor *find_tensor(loader *ld, const char *fmt, va_list ap, char *name,
+                                    size_t name_size)
+{
+    vsnprintf(name, name_size, fmt, ap);
+    return cs_safetensors_find(ld->st, name);
+}
+
+/* Returns float32 data for tensor `fmt...` whose shape must be exactly
+ * shape[0..ndim) (entries < 0 accept any size and receive it), or NULL with
+ * the error set. */
+static const float *weight(loader *ld, int ndim, int64_t *shape, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static const float *weight(loader *ld, int ndim, int64_t *shape, const char *fmt, ...)
+{
+    char name[256];
+    const cs_tensor *t;
+    float *buf;
+    va_list ap;
+    clipsearch_model *m = ld->m;
+
+    va_start(ap, fmt);
+    t = find_tensor(ld, fmt, ap, name, sizeof name);
+    va_end(ap);
+    if (!t) {
+        cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL, "%s: tensor '%s' is missing", ld->file, name);
+        return NULL;
+    }
+    if (t->ndim != ndim) {
+        cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL, "%s: tensor '%s' has %d dimensions, expected %d",
+                     ld->file, name, t->ndim, ndim);
+        return NULL;
+    }
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] >= 0 && t->shape[i] != shape[i]) {
+            char got[128] = "", want[128] = "";
+            for (int j = 0; j < ndim; j++) {
+                size_t g = strlen(got), w = strlen(want);
+                snprintf(got + g, sizeof got - g, "%s%lld", j ? ", " : "", (long long)t->shape[j]);
+                if (shape[j] >= 0)
+                    snprintf(want + w, sizeof want - w, "%s%lld", j ? ", " : "",
+                             (long long)shape[j]);
+                else
+                    snprintf(want + w, sizeof want - w, "%s*", j ? ", " : "");
+            }
+            cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL, "%s: tensor '%s' has shape [%s], expected [%s]",
+                         ld->file, name, got, want);
+            return NULL;
+        }
+        if (t->shape[i] <= 0 || t->shape[i] > (1 << 24)) {
+            cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL, "%s: tensor '%s' has an implausible dimension %lld",
+                         ld->file, name, (long long)t->shape[i]);
+            return NULL;
+        }
+        shape[i] = t->shape[i];
+    }
+    switch (t->dtype) {
+    case CS_DTYPE_F32:
+        ld->saw_f32 = 1;
+        if (((uintptr_t)t->data & 3) == 0)
+            return t->data; /* zero-copy from the mapping */
+        break;
+    case CS_DTYPE_F16: ld->saw_f16 = 1; break;
+    case CS_DTYPE_BF16: ld->saw_bf16 = 1; break;
+    default:
+        cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL,
+                     "%s: tensor '%s' has dtype %s; weights must be F32, F16 or BF16", ld->file,
+                     name, cs_dtype_name(t->dtype));
+        return NULL;
+    }
+    if (m->n_owned == m->cap_owned) {
+        int cap = m->cap_owned ? 2 * m->cap_owned : 64;
+        float **grown = realloc(m->owned, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            cs_error_set(ld->err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "%s: out of memory", ld->file);
+            return NULL;
+        }
+        m->owned = grown;
+        m->cap_owned = cap;
+    }
+    buf = malloc((size_t)t->numel * sizeof(float));
+    if (!buf) {
+        cs_error_set(ld->err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "%s: out of memory for '%s'", ld->file, name);
+        return NULL;
+    }
+    m->owned[m->n_owned++] = buf;
+    if (cs_tensor_to_f32(t, buf, ld->err) != CLIPSEARCH_OK)
+        return NULL;
+    return buf;
+}
+
+/* Highest N + 1 over tensors named "<prefix>N.<anything>", 0 if none. */
+static int count_layers(const cs_safetensors *st, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    int n = 0;
+    for (int i = 0; i < st->n_tensors; i++) {
+        const char *name = st->tensors[i].name;
+        char *end;
+        long idx;
+        if (strncmp(name, prefix, plen) != 0 || name[plen] < '0' || name[plen] > '9')
+            continue;
+        idx = strtol(name + plen, &end, 10);
+        if (*end == '.' && idx >= 0 && idx < 4096 && idx + 1 > n)
+            n = (int)idx + 1;
+    }
+    return n;
+}
+
+static int linear_hf(loader *ld, cs_linear *l, int in, int out, int bias, const char *prefix)
+{
+    int64_t ws[2] = {out, in}, bs[1] = {out};
+    l->in = in;
+    l->out = out;
+    l->w_in_out = 0;
+    if (!(l->w = weight(ld, 2, ws, "%s.weight", prefix)))
+        return 0;
+    l->b = NULL;
+    if (bias && !(l->b = weight(ld, 1, bs, "%s.bias", prefix)))
+        return 0;
+    return 1;
+}
+
+static int norm_hf(loader *ld, cs_norm *n, int dim, const char *prefix)
+{
+    int64_t s[1] = {dim};
+    if (!(n->w = weight(ld, 1, s, "%s.weight", prefix)))
+        return 0;
+    s[0] = dim;
+    return (n->b = weight(ld, 1, s, "%s.bias", prefix)) != NULL;
+}
+
+/* Loads the encoder blocks under "<tower>.encoder.layers.N." */
+static int transformer_hf(loader *ld, cs_transformer *tf, const cs_tower_config *cfg,
+                          const char *tower)
+{
+    char prefix[128], name[192];
+    int64_t fc1[2] = {-1, tf->width};
+    snprintf(prefix, sizeof prefix, "%s.encoder.layers.", tower);
+    tf->layers = count_layers(ld->st, prefix);
+    if (tf->layers == 0) {
+        cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL, "%s: no '%s*' tensors: not a CLIP checkpoint?",
+                     ld->file, prefix);
+        return 0;
+    }
+    if (cfg->layers_given && cfg->layers != tf->layers) {
+        cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL,
+                     "%s: config.json gives %s %d layers but the weights have %d", ld->file, tower,
+                     cfg->layers, tf->layers);
+        return 0;
+    }
+    tf->heads = cfg->heads;
+    tf->act = cfg->act;
+    tf->eps = cfg->eps;
+    if (tf->width % tf->heads != 0) {
+        cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL,
+                     "%s: %s width %d is not divisible by its %d attention heads", ld->file, tower,
+                     tf->width, tf->heads);
+        return 0;
+    }
+    snprintf(name, sizeof name, "%s0.mlp.fc1", prefix);
+    if (!weight(ld, 2, fc1, "%s.weight", name))
+        return 0;
+    tf->mlp = (int)fc1[0];
+    tf->blocks = calloc((size_t)tf->layers, sizeof *tf->blocks);
+    if (!tf->blocks) {
+        cs_error_set(ld->err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
+        return 0;
+    }
+    for (int i = 0; i < tf->layers; i++) {
+        cs_block *b = &tf->blocks[i];
+        int w = tf->width;
+#define P(sub) (snprintf(name, sizeof name, "%s%d.%s", prefix, i, sub), name)
+        if (!norm_hf(ld, &b->ln1, w, P("layer_norm1")) ||
+            !linear_hf(ld, &b->q, w, w, 1, P("self_attn.q_proj")) ||
+            !linear_hf(ld, &b->k, w, w, 1, P("self_attn.k_proj")) ||
+            !linear_hf(ld, &b->v, w, w, 1, P("self_attn.v_proj")) ||
+            !linear_hf(ld, &b->o, w, w, 1, P("self_attn.out_proj")) ||
+            !norm_hf(ld, &b->ln2, w, P("layer_norm2")) ||
+            !linear_hf(ld, &b->fc1, w, tf->mlp, 1, P("mlp.fc1")) ||
+            !linear_hf(ld, &b->fc2, tf->mlp, w, 1, P("mlp.fc2")))
+            return 0;
+#undef P
+    }
+    return 1;
+}
+
+static int vision_hf(loader *ld, const cs_model_config *cfg)
+{
+    cs_vision_tower *v = &ld->m->vision;
+    int64_t cls[1] = {-1}, patch[4] = {-1, 3, -1, -1}, pos[2] = {-1, -1};
+    int P;
+    if (!(v->class_emb = weight(ld, 1, cls, "vision_model.embeddings.class_embedding")))
+        return 0;
+    v->tf.width = (int)cls[0];
+    patch[0] = v->tf.width;
+    if (!(v->patch.w = weight(ld, 4, patch, "vision_model.embeddings.patch_embedding.weight")))
+        return 0;
+    if (patch[2] != patch[3]) {
+        cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL, "%s: patch embedding is not square (%lldx%lld)",
+                     ld->file, (long long)patch[2], (long long)patch[3]);
+        return 0;
+    }
+    P = (int)patch[2];
+    v->patch = (cs_linear){.w = v->patch.w, .b = NULL, .in = 3 * P * P, .out = v->tf.width};
+    pos[1] = v->tf.width;
+    if (!(v->pos_emb = weight(ld, 2, pos, "vision_model.embeddings.position_embedding.weight")))
+        return 0;
+    v->patch_size = P;
+    v->tokens = (int)pos[0];
+    v->grid = 1;
+    while ((v->grid + 1) * (v->grid + 1) <= v->tokens - 1)
+        v->grid++;
+    if (v->tokens < 2 || v->grid * v->grid != v->tokens - 1) {
+        cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL,
+                     "%s: %d vision positions is not 1 + a square number of patches", ld->file,
+                     v->tokens);
+        return 0;
+    }
+    v->image_size = v->grid * P;
+    if (cfg->vision.image_size != v->image_size && cfg->vision.patch_size == P) {
+        /* Shapes win, but a config that disagrees is worth refusing: the
+         * preprocessing would be set up for the wrong size. */
+        cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL,
+                     "%s: config.json says image_size %d but the weights are for %d", ld->file,
+                     cfg->vision.image_size, v->image_size);
+        return 0;
+    }
+    if (!norm_hf(ld, &v->ln_pre, v->tf.width, "vision_model.pre_layrnorm") ||
+        !transformer_hf(ld, &v->tf, &cfg->vision, "vision_model") ||
+        !norm_hf(ld, &v->ln_post, v->tf.width, "vision_model.post_layernorm"))
+        return 0;
+    return 1;
+}
+
+static int text_hf(loader *ld, const cs_model_config *cfg)
+{
+    cs_text_tower *t = &ld->m->text;
+    int64_t tok[2] = {-1, -1}, pos[2] = {-1, -1};
+    if (!(t->tok_emb = weight(ld, 2, tok, "text_model.embeddings.token_embedding.weight")))
+        return 0;
+    t->vocab = (int)tok[0];
+    t->tf.width = (int)tok[1];
+    pos[1] = t->tf.width;
+    if (!(t->pos_emb = weight(ld, 2, pos, "text_model.embeddings.position_embedding.weight")))
+        return 0;
+    t->context = (int)pos[0];
+    t->eot_id = cfg->text.eos_id;
+    if (t->eot_id >= t->vocab) {
+        cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL, "%s: eos_token_id %d is outside the vocabulary (%d)",
+                     ld->file, t->eot_id, t->vocab);
+        return 0;
+    }
+    if (!transformer_hf(ld, &t->tf, &cfg->text, "text_model") ||
+        !norm_hf(ld, &t->ln_final, t->tf.width, "text_model.final_layer_norm"))
+        return 0;
+    return 1;
+}
+
+/* Projection matrices: [projection_dim][width], bias-free. */
+static int projection_hf(loader *ld, cs_linear *l, int width, const char *name, int *dim)
+{
+    int64_t s[2] = {*dim > 0 ? *dim : -1, width};
+    const float *w = weight(ld, 2, s, "%s.weight", name);
+    if (!w)
+        return 0;
+    *l = (cs_linear){.w = w, .b = NULL, .in = width, .out = (int)s[0], .w_in_out = 0};
+    *dim = (int)s[0];
+    return 1;
+}
+
+static void fill_info(clipsearch_model *m, const cs_model_config *cfg, const loader *ld)
+{
+    clipsearch_model_info *i = &m->info;
+    const cs_vision_tower *v = &m->vision;
+    const cs_text_tower *t = &m->text;
+    i->image_size = v->image_size;
+    i->patch_size = v->patch_size;
+    i->vision_width = v->tf.width;
+    i->vision_layers = v->tf.layers;
+    i->vision_heads = v->tf.heads;
+    i->vision_act = v->tf.act;
+    i->vision_eps = v->tf.eps;
+    memcpy(i->image_mean, cfg->image_mean, sizeof i->image_mean);
+    memcpy(i->image_std, cfg->image_std, sizeof i->image_std);
+    i->context_length = t->context;
+    i->vocab_size = t->vocab;
+    i->text_width = t->tf.width;
+    i->text_layers = t->tf.layers;
+    i->text_heads = t->tf.heads;
+    i->text_act = t->tf.act;
+    i->text_eps = t->tf.eps;
+    i->eot_token_id = t->eot_id;
+    snprintf(i->weights_dtype, sizeof i->weights_dtype, "%s",
+             ld->saw_f32 + ld->saw_f16 + ld->saw_bf16 > 1 ? "mixed"
+             : ld->saw_f16                               ? "F16"
+             : ld->saw_bf16                              ? "BF16"
+                                                         : "F32");
+}
+
+clipsearch_status clipsearch_model_load(const char *dir, const clipsearch_model_params *params,
+                                        clipsearch_model **out, clipsearch_error *err)
+{
+    clipsearch_model_params p = params ? *params : clipsearch_model_default_params();
+    clipsearch_model *m = NULL;
+    clipsearch_status rc = CLIPSEARCH_OK;
+    cs_model_config cfg;
+    char path[4096], weights_path[4096];
+    char *json = NULL;
+    size_t json_len = 0;
+    loader ld = {0};
+    int proj_dim = 0;
+    clipsearch_error local_err;
+
+    if (!err)
+        err = &local_err; /* the status of a failed step is read back below */
+
+    if (!out || !dir)
+        return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "model directory is NULL");
+    *out = NULL;
+    if (!(p.towers & CLIPSEARCH_TOWER_BOTH))
+        return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "no tower requested");
+    cs_model_config_defaults(&cfg);
+
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    rc = cs_read_small_file(path, CS_MAX_CONFIG_SIZE, &json, &json_len, err);
+    if (rc == CLIPSEARCH_ERR_NOT_FOUND) {
+        rc = cs_error_set(err, CLIPSEARCH_ERR_NOT_FOUND,
+                          "%s: no config.json: not a Hugging Face CLIP model directory", dir);
+        goto out;
+    }
+    if (rc != CLIPSEARCH_OK || (rc = cs_model_config_parse(json, json_len, path, &cfg, err)))
+        goto out;
+    free(json);
+    json = NULL;
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    rc = cs_read_small_file(path, CS_MAX_CONFIG_SIZE, &json, &json_len, err);
+    if (rc == CLIPSEARCH_OK)
+        rc = cs_preprocessor_config_parse(json, json_len, path, &cfg, err);
+    else if (rc == CLIPSEARCH_ERR_NOT_FOUND)
+        rc = CLIPSEARCH_OK; /* optional: OpenAI's mean and std */
+    if (rc != CLIPSEARCH_OK)
+        goto out;
+
+    m = calloc(1, sizeof *m);
+    if (!m || !(m->dir = strdup(dir))) {
+        rc = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
+        goto out;
+    }
+    m->towers = p.towers & CLIPSEARCH_TOWER_BOTH;
+    snprintf(weights_path, sizeof weights_path, "%s/model.safetensors", dir);
+    rc = cs_safetensors_open(weights_path, &m->weights, err);
+    if (rc != CLIPSEARCH_OK)
+        goto out;
+    ld = (loader){.m = m, .st = m->weights, .file = weights_path, .err = err};
+
+    if (m->towers & CLIPSEARCH_TOWER_VISION) {
+        if (!vision_hf(&ld, &cfg) ||
+            !projection_hf(&ld, &m->vision.proj, m->vision.tf.width, "visual_projection",
+                           &proj_dim)) {
+            rc = err->status;
+            goto out;
+        }
+    }
+    if (m->towers & CLIPSEARCH_TOWER_TEXT) {
+        if (!text_hf(&ld, &cfg) ||
+            !projection_hf(&ld, &m->text.proj, m->text.tf.width, "text_projection", &proj_dim)) {
+            rc = err->status;
+            goto out;
+        }
+    }
+    m->info.projection_dim = proj_dim;
+    {
+        const cs_tensor *ls = cs_safetensors_find(m->weights, "logit_scale");
+        float v;
+        if (ls && ls->numel == 1 && cs_tensor_to_f32(ls, &v, NULL) == CLIPSEARCH_OK)
+            m->info.logit_scale = v;
+    }
+    fill_info(m, &cfg, &ld);
+out:
+    free(json);
+    if (rc != CLIPSEARCH_OK) {
+        clipsearch_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return CLIPSEARCH_OK;
+}

@@ -1,0 +1,90 @@
+/*
+ * model_internal.h — the in-memory form of a CLIP model, independent of the
+ * checkpoint layout it was loaded from.
+ *
+ * Every weight pointer is float32, either straight into the memory-mapped
+ * safetensors file (F32 data, zero-copy) or into a buffer the model owns
+ * (converted F16/BF16 data).  Shapes are written next to each pointer.
+ */
+#ifndef CS_MODEL_INTERNAL_H
+#define CS_MODEL_INTERNAL_H
+
+#include "clipsearch/model.h"
+#include "safetensors.h"
+
+/* y = x W^T + b (w_in_out == 0, Hugging Face / PyTorch Linear layout) or
+ * y = x W + b (w_in_out == 1, OpenAI's `proj` matrices). */
+typedef struct cs_linear {
+    const float *w; /* [out][in], or [in][out] when w_in_out */
+    const float *b; /* [out], or NULL */
+    int in, out;
+    int w_in_out;
+} cs_linear;
+
+typedef struct cs_norm {
+    const float *w; /* [dim] */
+    const float *b; /* [dim] */
+} cs_norm;
+
+typedef struct cs_block {
+    cs_norm ln1;         /* before attention */
+    cs_linear q, k, v;   /* [width] -> [width] each */
+    cs_linear o;         /* attention output projection */
+    cs_norm ln2;         /* before the MLP */
+    cs_linear fc1;       /* [width] -> [mlp] */
+    cs_linear fc2;       /* [mlp] -> [width] */
+} cs_block;
+
+typedef struct cs_transformer {
+    int width, layers, heads, mlp;
+    clipsearch_activation act;
+    float eps;
+    cs_block *blocks; /* [layers] */
+} cs_transformer;
+
+typedef struct cs_vision_tower {
+    cs_transformer tf;
+    int image_size, patch_size, grid; /* grid = image_size / patch_size */
+    int tokens;                       /* 1 + grid * grid */
+    cs_linear patch;                  /* [3*P*P] -> [width], no bias; input (c, ky, kx) */
+    const float *class_emb;           /* [width] */
+    const float *pos_emb;             /* [tokens][width] */
+    cs_norm ln_pre, ln_post;
+    cs_linear proj;                   /* [width] -> [projection_dim], no bias */
+} cs_vision_tower;
+
+typedef struct cs_text_tower {
+    cs_transformer tf;
+    int vocab, context;
+    int eot_id;
+    const float *tok_emb; /* [vocab][width] */
+    const float *pos_emb; /* [context][width] */
+    cs_norm ln_final;
+    cs_linear proj;       /* [width] -> [projection_dim], no bias */
+} cs_text_tower;
+
+struct clipsearch_model {
+    clipsearch_model_info info;
+    int towers;
+    cs_vision_tower vision;
+    cs_text_tower text;
+    cs_safetensors *weights; /* mapping that zero-copy pointers refer to */
+    float **owned;           /* converted tensors, freed with the model */
+    int n_owned, cap_owned;
+    char *dir;
+};
+
+/* Called with the hidden state of the first sequence of a batch: the input
+ * of layer `layer` (0..layers-1) and, for layer == layers, the output of the
+ * last one.  For tests that localise differences against the reference. */
+typedef void (*cs_hidden_fn)(void *user, int layer, const float *hidden, int tokens, int width);
+
+/* Test hooks: like the public encoders, with a hidden-state callback. */
+clipsearch_status cs_encode_images_traced(clipsearch_context *ctx, const float *pixels, int n,
+                                          float *embeds, cs_hidden_fn fn, void *user,
+                                          clipsearch_error *err);
+clipsearch_status cs_encode_text_traced(clipsearch_context *ctx, const int32_t *ids, int n,
+                                        int stride, float *embeds, cs_hidden_fn fn, void *user,
+                                        clipsearch_error *err);
+
+#endif
