@@ -12,5 +12,6 @@
 #include "clipsearch/model.h"
 #include "clipsearch/tokenizer.h"
 #include "clipsearch/image.h"
+#include "clipsearch/library.h"
 
 #endif /* CLIPSEARCH_H */
