@@ -129,6 +129,17 @@ clipsearch_status cs_decode_png(const uint8_t *data, size_t size,
     int rc;
     if (!ctx)
         return cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
+    /* The budget straight from IHDR (always the first chunk), before libpng
+     * reads on: a bomb is refused even when the rest of the file is junk. */
+    if (size >= 24 && memcmp(data + 12, "IHDR", 4) == 0) {
+        int64_t w = (int64_t)data[16] << 24 | data[17] << 16 | data[18] << 8 | data[19];
+        int64_t h = (int64_t)data[20] << 24 | data[21] << 16 | data[22] << 8 | data[23];
+        if (w > 0 && h > 0) {
+            st = cs_check_dimensions("PNG", w, h, opts->max_pixels, err);
+            if (st != CLIPSEARCH_OK)
+                goto out;
+        }
+    }
     ctx->data = data;
     ctx->size = size;
     ctx->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, ctx, on_png_error, on_png_warning);
