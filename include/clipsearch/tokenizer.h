@@ -48,6 +48,18 @@ clipsearch_status clipsearch_tokenize(clipsearch_tokenizer *tok,
                                       int32_t *ids, int context_length,
                                       int *n_ids, clipsearch_error *err);
 
+/*
+ * The text context length a model directory declares: config.json's
+ * text_config.max_position_embeddings (Hugging Face layout), else
+ * open_clip_config.json's model_cfg.text_cfg.context_length (OpenCLIP).  A
+ * directory with neither file, or a config without the field, gives 77
+ * (CLIP's, and Hugging Face's default).  A config that is not valid JSON or
+ * holds a value below 2 is an error.  Thread-safe.
+ */
+clipsearch_status clipsearch_tokenizer_context_length(const char *model_dir,
+                                                      int *context_length,
+                                                      clipsearch_error *err);
+
 #ifdef __cplusplus
 }
 #endif
