@@ -1,16 +1,279 @@
 /* clipsearch-index — indexes photo folders into a clipsearch library.
- * Not implemented yet: see the indexer issue. */
+ * Thin program over clipsearch_library_index(): options, progress display,
+ * summary, exit codes. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "clipsearch.h"
 
-int main(int argc, char **argv)
+enum {
+    EXIT_DONE = 0,        /* indexed (individual photos may have failed: see summary) */
+    EXIT_ERROR = 1,       /* library, disk or internal error: nothing beyond the
+                             last committed batch was lost */
+    EXIT_USAGE = 2,       /* bad options */
+    EXIT_PARTIAL = 3,     /* done, but some folders were missing or unreadable
+                             (nothing under them was removed) */
+    EXIT_MODEL = 4,       /* the model could not be loaded */
+    EXIT_INTERRUPTED = 130 /* SIGINT/SIGTERM: the current batch was committed */
+};
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
 {
-    if (argc > 1 && (!strcmp(argv[1], "--version"))) {
-        printf("clipsearch-index %s\n", clipsearch_version());
+    (void)sig;
+    g_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: clipsearch-index [options] FOLDER...\n"
+            "Index the photos under each FOLDER into a clipsearch library.\n"
+            "Re-running only processes new, changed, moved and deleted files.\n"
+            "\n"
+            "options:\n"
+            "  --db PATH           library folder (default: $CLIPSEARCH_DB, else\n"
+            "                      $XDG_DATA_HOME/clipsearch, else ~/.local/share/clipsearch)\n"
+            "  --model DIR         CLIP model folder (default: $CLIPSEARCH_MODEL)\n"
+            "  --threads N         worker threads (default: all cores)\n"
+            "  --batch N           photos per encode batch and transaction (default 32)\n"
+            "  --exclude GLOB      skip files and folders matching GLOB (repeatable)\n"
+            "  --follow-symlinks   follow symbolic links (cycles are detected)\n"
+            "  --index-type TYPE   FAISS index factory string: Flat (default, exact),\n"
+            "                      HNSW32, IVF1024,PQ32 ... for very large libraries\n"
+            "  --exact             exact (slower) preprocessing of large JPEGs\n"
+            "  --json              print a JSON summary as the last line of stdout\n"
+            "  -q, --quiet         no progress and no per-file warnings\n"
+            "  --version, -h/--help\n"
+            "\n"
+            "exit status:\n"
+            "  0    done (photos that could not be decoded are recorded as failures)\n"
+            "  1    error (database, disk full, read-only library...); the library\n"
+            "       stays consistent and a re-run continues where it stopped\n"
+            "  2    usage error\n"
+            "  3    done, but some folders were missing or unreadable\n"
+            "  4    the model could not be loaded\n"
+            "  130  interrupted (Ctrl-C / SIGTERM): the current batch was committed\n");
+}
+
+typedef struct ui {
+    int quiet, tty;
+    double last;
+    int shown;
+} ui;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int on_progress(const clipsearch_index_progress *p, void *user)
+{
+    ui *u = user;
+    double t = now();
+    static const char *const names[] = {"scanning", "hashing", "indexing", "saving"};
+    if (g_stop)
+        return 1;
+    if (u->quiet)
+        return 0;
+    if (p->phase != CLIPSEARCH_PHASE_ENCODE) {
+        if (p->phase != CLIPSEARCH_PHASE_WALK && (u->tty || t - u->last > 5)) {
+            fprintf(stderr, u->tty ? "\r\033[K%s..." : "%s...\n", names[p->phase]);
+            u->last = t;
+            u->shown = u->tty;
+        }
         return 0;
     }
-    fprintf(stderr, "clipsearch-index: indexing is not implemented yet in this version\n");
-    return 2;
+    if (u->tty) {
+        char bar[31];
+        int fill = p->total > 0 ? (int)(30 * p->done / p->total) : 0;
+        double eta = p->images_per_second > 0 ? (p->total - p->done) / p->images_per_second : 0;
+        if (t - u->last < 0.1 && p->done < p->total)
+            return 0;
+        for (int i = 0; i < 30; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[30] = '\0';
+        fprintf(stderr, "\r\033[K[%s] %lld/%lld  %.1f img/s  ETA %dm%02ds", bar,
+                (long long)p->done, (long long)p->total, p->images_per_second,
+                (int)eta / 60, (int)eta % 60);
+        u->shown = 1;
+        u->last = t;
+    } else if (t - u->last >= 10 || p->done == p->total) {
+        fprintf(stderr, "indexed %lld/%lld photos, %.1f img/s\n", (long long)p->done,
+                (long long)p->total, p->images_per_second);
+        u->last = t;
+    }
+    return 0;
+}
+
+static void end_line(ui *u)
+{
+    if (u->shown) {
+        fputs("\r\033[K", stderr);
+        u->shown = 0;
+    }
+}
+
+static void on_problem(const char *path, const char *message, void *user)
+{
+    ui *u = user;
+    if (u->quiet)
+        return;
+    end_line(u);
+    /* Library messages usually start with the path already. */
+    if (!strncmp(message, path, strlen(path)))
+        fprintf(stderr, "clipsearch-index: warning: %s\n", message);
+    else
+        fprintf(stderr, "clipsearch-index: warning: %s: %s\n", path, message);
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_DB = 256, O_MODEL, O_THREADS, O_BATCH, O_EXCLUDE, O_FOLLOW, O_TYPE, O_EXACT,
+           O_JSON, O_VERSION };
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, O_DB},
+        {"model", required_argument, NULL, O_MODEL},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"batch", required_argument, NULL, O_BATCH},
+        {"exclude", required_argument, NULL, O_EXCLUDE},
+        {"follow-symlinks", no_argument, NULL, O_FOLLOW},
+        {"index-type", required_argument, NULL, O_TYPE},
+        {"exact", no_argument, NULL, O_EXACT},
+        {"json", no_argument, NULL, O_JSON},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, O_VERSION},
+        {NULL, 0, NULL, 0}};
+    clipsearch_index_params ip = clipsearch_index_default_params();
+    clipsearch_index_summary s;
+    clipsearch_error err = {0};
+    clipsearch_library *lib = NULL;
+    clipsearch_status st;
+    const char *db = NULL, *model = getenv("CLIPSEARCH_MODEL");
+    const char **excludes = NULL;
+    int n_excludes = 0, json = 0, c, code;
+    ui u = {0};
+    struct sigaction sa;
+
+    excludes = calloc((size_t)argc, sizeof *excludes);
+    if (!excludes)
+        return EXIT_ERROR;
+    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        switch (c) {
+        case O_DB: db = optarg; break;
+        case O_MODEL: model = optarg; break;
+        case O_THREADS:
+            if (parse_int(optarg, 1, 1024, &ip.n_threads)) {
+                fprintf(stderr, "clipsearch-index: --threads wants 1..1024\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case O_BATCH:
+            if (parse_int(optarg, 1, 4096, &ip.batch_size)) {
+                fprintf(stderr, "clipsearch-index: --batch wants 1..4096\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case O_EXCLUDE: excludes[n_excludes++] = optarg; break;
+        case O_FOLLOW: ip.follow_symlinks = 1; break;
+        case O_TYPE: ip.index_type = optarg; break;
+        case O_EXACT: ip.preprocess_mode = CLIPSEARCH_PREPROCESS_EXACT; break;
+        case O_JSON: json = 1; break;
+        case 'q': u.quiet = 1; break;
+        case 'h': usage(stdout); return EXIT_DONE;
+        case O_VERSION: printf("clipsearch-index %s\n", clipsearch_version()); return EXIT_DONE;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "clipsearch-index: no folder given\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!model || !*model) {
+        fprintf(stderr, "clipsearch-index: no model: pass --model DIR or set CLIPSEARCH_MODEL "
+                        "(get one with: clipsearch model download)\n");
+        return EXIT_USAGE;
+    }
+    ip.excludes = excludes;
+    ip.n_excludes = n_excludes;
+    ip.progress = on_progress;
+    ip.problem = on_problem;
+    ip.user = &u;
+    u.tty = isatty(STDERR_FILENO);
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    if ((st = clipsearch_library_open(db, NULL, &lib, &err)) != CLIPSEARCH_OK) {
+        fprintf(stderr, "clipsearch-index: %s\n", err.message);
+        free(excludes);
+        return EXIT_ERROR;
+    }
+    st = clipsearch_library_index(lib, model, (const char *const *)(argv + optind),
+                                  argc - optind, &ip, &s, &err);
+    end_line(&u);
+    clipsearch_library_close(lib);
+    free(excludes);
+
+    if (st == CLIPSEARCH_OK)
+        code = s.missing_roots || s.unreadable_folders ? EXIT_PARTIAL : EXIT_DONE;
+    else if (st == CLIPSEARCH_ERR_INTERRUPTED)
+        code = EXIT_INTERRUPTED;
+    else if (st == CLIPSEARCH_ERR_MODEL || (st == CLIPSEARCH_ERR_NOT_FOUND && s.seen == 0 &&
+                                            strstr(err.message, model)))
+        code = EXIT_MODEL;
+    else
+        code = EXIT_ERROR;
+    if (st != CLIPSEARCH_OK)
+        fprintf(stderr, "clipsearch-index: %s%s\n", err.message,
+                st == CLIPSEARCH_ERR_INTERRUPTED ? " (work so far is saved)" : "");
+    if (!u.quiet)
+        fprintf(stderr,
+                "%lld photos: %lld indexed, %lld unchanged, %lld moved, %lld copies, "
+                "%lld removed, %lld failed; %.1f s (%.1f img/s)\n",
+                (long long)s.seen, (long long)s.encoded, (long long)s.unchanged,
+                (long long)s.moved, (long long)s.copied, (long long)s.removed,
+                (long long)s.failed, s.seconds, s.images_per_second);
+    if (json) {
+        printf("{\"seen\":%lld,\"encoded\":%lld,\"unchanged\":%lld,\"moved\":%lld,"
+               "\"copied\":%lld,\"removed\":%lld,\"failed\":%lld,\"unreadable_folders\":%lld,"
+               "\"missing_roots\":%lld,\"seconds\":%.3f,\"images_per_second\":%.2f,"
+               "\"time\":{\"walk\":%.3f,\"hash\":%.3f,\"read_decode_preprocess\":%.3f,"
+               "\"encode\":%.3f,\"write\":%.3f,\"index\":%.3f},\"status\":\"%s\"}\n",
+               (long long)s.seen, (long long)s.encoded, (long long)s.unchanged,
+               (long long)s.moved, (long long)s.copied, (long long)s.removed,
+               (long long)s.failed, (long long)s.unreadable_folders,
+               (long long)s.missing_roots, s.seconds, s.images_per_second, s.walk_seconds,
+               s.hash_seconds, s.read_decode_seconds, s.encode_seconds, s.write_seconds,
+               s.index_seconds, clipsearch_strerror(st));
+        fflush(stdout);
+    }
+    return code;
 }

@@ -820,7 +820,7 @@ static void *hash_worker(void *arg)
         j = &R->jobs[i];
         if (cs_hash_file(j->path, j->hash, NULL, &e) != CLIPSEARCH_OK) {
             j->failed = 1;
-            snprintf(j->error, sizeof j->error, "%s", e.message);
+            snprintf(j->error, sizeof j->error, "%.*s", (int)sizeof j->error - 1, e.message);
         }
         j->hashed = 1;
     }

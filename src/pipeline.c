@@ -74,7 +74,7 @@ static void *worker(void *arg)
                                             q->pixels + ((b % SLOTS) * q->B + i % q->B) * q->per,
                                             &it->info, &e) == CLIPSEARCH_OK;
         if (!it->ok)
-            snprintf(it->error, sizeof it->error, "%s",
+            snprintf(it->error, sizeof it->error, "%.*s", (int)sizeof it->error - 1,
                      e.message[0] ? e.message : clipsearch_strerror(e.status));
         t0 = now() - t0;
 
