@@ -977,7 +977,7 @@ static clipsearch_status resolve(run *R, unsigned char *todo, clipsearch_error *
         if ((r = cs_store_file_with_hash(s, j->hash, R->model.id, j->row_id, &from, err)) !=
             CLIPSEARCH_OK)
             goto out;
-        if (from && j->kind != JOB_CHANGED) {
+        if (from) {
             if ((r = copy_from(R, j, from, err)) != CLIPSEARCH_OK)
                 goto out;
             todo[i] = 0;
