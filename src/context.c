@@ -163,11 +163,14 @@ static clipsearch_status run_chunk(clipsearch_context *ctx, job proto, int n,
         first += count;
     }
     if (nt == 1) {
+        ctx->scratch[0].threads = ctx->n_threads;
         cs_blas_set_threads(ctx->n_threads);
         run_job(&jobs[0]);
         return CLIPSEARCH_OK;
     }
     cs_blas_set_threads(1);
+    for (int t = 0; t < nt; t++)
+        ctx->scratch[t].threads = 1;
     for (int t = 1; t < nt; t++)
         started[t] = pthread_create(&threads[t], NULL, job_thread, &jobs[t]) == 0;
     run_job(&jobs[0]);

@@ -6,9 +6,116 @@
 #include <stdatomic.h>
 #include <string.h>
 
-void cs_linear_forward(const cs_linear *l, const float *x, int rows, float *y)
+/* 16 floats as one value: GCC and clang turn arithmetic on it into vector
+ * instructions of whatever width the target has (AVX-512, AVX2, SSE...). */
+typedef float cs_v16 __attribute__((vector_size(64)));
+
+static inline cs_v16 load16(const float *p)
+{
+    cs_v16 v;
+    memcpy(&v, p, sizeof v); /* unaligned load */
+    return v;
+}
+
+typedef float cs_v8 __attribute__((vector_size(32)));
+typedef float cs_v4 __attribute__((vector_size(16)));
+
+/* Horizontal sum by halving: a few vector adds instead of 15 scalar ones
+ * (the reductions would otherwise cost as much as the products). */
+static inline float sum16(cs_v16 v)
+{
+    cs_v8 a, b;
+    cs_v4 c, d;
+    memcpy(&a, &v, sizeof a);
+    memcpy(&b, (const char *)&v + sizeof a, sizeof b);
+    a += b;
+    memcpy(&c, &a, sizeof c);
+    memcpy(&d, (const char *)&a + sizeof c, sizeof d);
+    c += d;
+    return (c[0] + c[2]) + (c[1] + c[3]);
+}
+
+/* y[r][o..o+no) for r in [0, nr): a 4 x 4 block of dot products of x rows
+ * with weight rows, 16 vector accumulators, so each loaded weight vector
+ * serves 4 rows and each loaded x vector 4 outputs.  Spare lanes (nr or no
+ * below 4) repeat row 0 and are not stored. */
+static void block4x4(const float *w, int in, const float *x, int nr, int no, float *y,
+                     int ldy, const float *bias)
+{
+    const float *wr[4], *xr[4];
+    cs_v16 acc[4][4];
+    int k = 0;
+    for (int i = 0; i < 4; i++) {
+        wr[i] = w + (size_t)(i < no ? i : 0) * in;
+        xr[i] = x + (size_t)(i < nr ? i : 0) * in;
+        for (int j = 0; j < 4; j++)
+            acc[i][j] = (cs_v16){0};
+    }
+    for (; k + 16 <= in; k += 16) {
+        cs_v16 w0, w1, w2, w3;
+        w0 = load16(wr[0] + k);
+        w1 = load16(wr[1] + k);
+        w2 = load16(wr[2] + k);
+        w3 = load16(wr[3] + k);
+        for (int r = 0; r < 4; r++) {
+            cs_v16 xv = load16(xr[r] + k);
+            acc[r][0] += xv * w0;
+            acc[r][1] += xv * w1;
+            acc[r][2] += xv * w2;
+            acc[r][3] += xv * w3;
+        }
+    }
+    for (int r = 0; r < nr; r++)
+        for (int o = 0; o < no; o++) {
+            float s = sum16(acc[r][o]);
+            for (int kk = k; kk < in; kk++)
+                s += xr[r][kk] * wr[o][kk];
+            y[(size_t)r * ldy + o] = s + (bias ? bias[o] : 0.0f);
+        }
+}
+
+static void linear_small(const cs_linear *l, const float *x, int rows, float *y, int threads)
+{
+    const int in = l->in, out = l->out;
+    if (!l->w_in_out) {
+        const int n_groups = (out + 3) / 4;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+        for (int g = 0; g < n_groups; g++) {
+            int o = g * 4, no = out - o < 4 ? out - o : 4;
+            for (int r0 = 0; r0 < rows; r0 += 4)
+                block4x4(l->w + (size_t)o * in, in, x + (size_t)r0 * in,
+                         rows - r0 < 4 ? rows - r0 : 4, no, y + (size_t)r0 * out + o, out,
+                         l->b ? l->b + o : NULL);
+        }
+    } else {        /* W is [in][out]: y[r] += x[r][k] * W[k], over column blocks. */
+        const int block = 256;
+        const int n_blocks = (out + block - 1) / block;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+        for (int bi = 0; bi < n_blocks; bi++) {
+            int o0 = bi * block, o1 = o0 + block < out ? o0 + block : out;
+            for (int r = 0; r < rows; r++) {
+                float *yr = y + (size_t)r * out;
+                const float *xr = x + (size_t)r * in;
+                for (int o = o0; o < o1; o++)
+                    yr[o] = l->b ? l->b[o] : 0.0f;
+                for (int k = 0; k < in; k++) {
+                    const float *wk = l->w + (size_t)k * out;
+                    float xv = xr[k];
+                    for (int o = o0; o < o1; o++)
+                        yr[o] += xv * wk[o];
+                }
+            }
+        }
+    }
+}
+
+void cs_linear_forward(const cs_linear *l, const float *x, int rows, float *y, int threads)
 {
     float beta = 0.0f;
+    if (rows <= CS_SMALL_ROWS) {
+        linear_small(l, x, rows, y, threads < 1 ? 1 : threads);
+        return;
+    }
     if (l->b) {
         for (int r = 0; r < rows; r++)
             memcpy(y + (size_t)r * l->out, l->b, (size_t)l->out * sizeof(float));

@@ -8,8 +8,14 @@
 
 #include "model_internal.h"
 
-/* y[rows][l->out] = x[rows][l->in] . W (+ b) */
-void cs_linear_forward(const cs_linear *l, const float *x, int rows, float *y);
+/* y[rows][l->out] = x[rows][l->in] . W (+ b).
+ * Few rows (a short text query) are memory-bound: they go through a kernel
+ * that streams each weight once, split over `threads` OpenMP threads.  More
+ * rows go to OpenBLAS sgemm with whatever thread count it was given. */
+void cs_linear_forward(const cs_linear *l, const float *x, int rows, float *y, int threads);
+
+/* At most this many rows take the streaming kernel. */
+#define CS_SMALL_ROWS 16
 
 /* y[rows][dim] = LayerNorm(x) * w + b; y may equal x. */
 void cs_layernorm(const cs_norm *n, const float *x, int rows, int dim, float eps, float *y);

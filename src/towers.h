@@ -17,6 +17,7 @@ typedef struct cs_scratch {
     float *scores;  /* [tokens][tokens] */
     float *patches; /* [rows][3*P*P]    vision input as patch rows */
     int *seq_start, *seq_len; /* [seqs] */
+    int threads;              /* OpenMP threads for few-row products */
     size_t cap_rows_width, cap_rows_mlp, cap_scores, cap_patches, cap_seqs;
 } cs_scratch;
 

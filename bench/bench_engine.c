@@ -1,0 +1,365 @@
+/* bench_engine — speed of the CLIP engine on a full-size model.
+ *
+ *   bench_engine [--model DIR] [--write-model DIR] [--threads N] [--batch B]
+ *                [--batches K] [--queries Q] [--only-write]
+ *
+ * With --write-model DIR it first writes a random-weight model of the real
+ * ViT-B/32 geometry in the Hugging Face layout (config.json +
+ * model.safetensors, F32) to DIR (kept if already there), then measures:
+ *   - OpenBLAS sgemm GFLOP/s on a ViT-sized product (the ceiling),
+ *   - image tower images/s (batch B, N threads),
+ *   - text tower latency of an 8-token query (median of Q).
+ * Numbers are printed, never asserted: this is not a test. */
+#include <cblas.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "clipsearch.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- random model writer ---------------------------------------------- */
+
+typedef struct spec {
+    char name[128];
+    int ndim;
+    int64_t shape[4];
+    int kind; /* 0 random, 1 ones (norm weight), 2 zeros (norm bias) */
+} spec;
+
+static spec specs[512];
+static int n_specs;
+
+static void add(const char *name, int kind, int ndim, int64_t a, int64_t b, int64_t c, int64_t d)
+{
+    spec *s = &specs[n_specs++];
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->ndim = ndim;
+    s->shape[0] = a;
+    s->shape[1] = b;
+    s->shape[2] = c;
+    s->shape[3] = d;
+    s->kind = kind;
+}
+
+static void add_tower(const char *tower, int width, int mlp, int layers)
+{
+    char n[128];
+    for (int l = 0; l < layers; l++) {
+        const char *lin[4] = {"q_proj", "k_proj", "v_proj", "out_proj"};
+        for (int i = 0; i < 4; i++) {
+            snprintf(n, sizeof n, "%s.encoder.layers.%d.self_attn.%s.weight", tower, l, lin[i]);
+            add(n, 0, 2, width, width, 0, 0);
+            snprintf(n, sizeof n, "%s.encoder.layers.%d.self_attn.%s.bias", tower, l, lin[i]);
+            add(n, 2, 1, width, 0, 0, 0);
+        }
+        for (int i = 1; i <= 2; i++) {
+            snprintf(n, sizeof n, "%s.encoder.layers.%d.layer_norm%d.weight", tower, l, i);
+            add(n, 1, 1, width, 0, 0, 0);
+            snprintf(n, sizeof n, "%s.encoder.layers.%d.layer_norm%d.bias", tower, l, i);
+            add(n, 2, 1, width, 0, 0, 0);
+        }
+        snprintf(n, sizeof n, "%s.encoder.layers.%d.mlp.fc1.weight", tower, l);
+        add(n, 0, 2, mlp, width, 0, 0);
+        snprintf(n, sizeof n, "%s.encoder.layers.%d.mlp.fc1.bias", tower, l);
+        add(n, 2, 1, mlp, 0, 0, 0);
+        snprintf(n, sizeof n, "%s.encoder.layers.%d.mlp.fc2.weight", tower, l);
+        add(n, 0, 2, width, mlp, 0, 0);
+        snprintf(n, sizeof n, "%s.encoder.layers.%d.mlp.fc2.bias", tower, l);
+        add(n, 2, 1, width, 0, 0, 0);
+    }
+}
+
+static int write_random_model(const char *dir)
+{
+    char path[4096];
+    FILE *f;
+    char *header;
+    size_t hlen = 0, cap = 1 << 20, offset = 0;
+    uint32_t seed = 12345;
+    struct stat st;
+
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (stat(path, &st) == 0) {
+        printf("model: %s exists, reused\n", path);
+        return 0;
+    }
+    mkdir(dir, 0755);
+    n_specs = 0;
+    add("vision_model.embeddings.class_embedding", 0, 1, 768, 0, 0, 0);
+    add("vision_model.embeddings.patch_embedding.weight", 0, 4, 768, 3, 32, 32);
+    add("vision_model.embeddings.position_embedding.weight", 0, 2, 50, 768, 0, 0);
+    add("vision_model.pre_layrnorm.weight", 1, 1, 768, 0, 0, 0);
+    add("vision_model.pre_layrnorm.bias", 2, 1, 768, 0, 0, 0);
+    add_tower("vision_model", 768, 3072, 12);
+    add("vision_model.post_layernorm.weight", 1, 1, 768, 0, 0, 0);
+    add("vision_model.post_layernorm.bias", 2, 1, 768, 0, 0, 0);
+    add("visual_projection.weight", 0, 2, 512, 768, 0, 0);
+    add("text_model.embeddings.token_embedding.weight", 0, 2, 49408, 512, 0, 0);
+    add("text_model.embeddings.position_embedding.weight", 0, 2, 77, 512, 0, 0);
+    add_tower("text_model", 512, 2048, 12);
+    add("text_model.final_layer_norm.weight", 1, 1, 512, 0, 0, 0);
+    add("text_model.final_layer_norm.bias", 2, 1, 512, 0, 0, 0);
+    add("text_projection.weight", 0, 2, 512, 512, 0, 0);
+    add("logit_scale", 0, 0, 0, 0, 0, 0);
+
+    header = malloc(cap);
+    hlen += (size_t)snprintf(header + hlen, cap - hlen, "{\"__metadata__\":{\"format\":\"pt\"}");
+    for (int i = 0; i < n_specs; i++) {
+        size_t numel = 1;
+        for (int d = 0; d < specs[i].ndim; d++)
+            numel *= (size_t)specs[i].shape[d];
+        hlen += (size_t)snprintf(header + hlen, cap - hlen, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[",
+                                 specs[i].name);
+        for (int d = 0; d < specs[i].ndim; d++)
+            hlen += (size_t)snprintf(header + hlen, cap - hlen, "%s%lld", d ? "," : "",
+                                     (long long)specs[i].shape[d]);
+        hlen += (size_t)snprintf(header + hlen, cap - hlen, "],\"data_offsets\":[%zu,%zu]}",
+                                 offset, offset + numel * 4);
+        offset += numel * 4;
+    }
+    hlen += (size_t)snprintf(header + hlen, cap - hlen, "}");
+    while (hlen % 8)
+        header[hlen++] = ' ';
+    f = fopen(path, "wb");
+    if (!f) {
+        perror(path);
+        free(header);
+        return 1;
+    }
+    {
+        uint8_t len8[8];
+        for (int i = 0; i < 8; i++)
+            len8[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
+        fwrite(len8, 1, 8, f);
+        fwrite(header, 1, hlen, f);
+    }
+    for (int i = 0; i < n_specs; i++) {
+        size_t numel = 1;
+        float buf[4096];
+        for (int d = 0; d < specs[i].ndim; d++)
+            numel *= (size_t)specs[i].shape[d];
+        for (size_t done = 0; done < numel;) {
+            size_t k = numel - done < 4096 ? numel - done : 4096;
+            for (size_t j = 0; j < k; j++) {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                buf[j] = specs[i].kind == 1   ? 1.0f
+                         : specs[i].kind == 2 ? 0.0f
+                                              : ((float)(seed >> 8) / 16777216.0f - 0.5f) * 0.06f;
+            }
+            fwrite(buf, 4, k, f);
+            done += k;
+        }
+    }
+    if (fclose(f) != 0) {
+        perror(path);
+        free(header);
+        return 1;
+    }
+    free(header);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    f = fopen(path, "w");
+    if (!f)
+        return 1;
+    fprintf(f, "{\"architectures\":[\"CLIPModel\"],\"model_type\":\"clip\",\"projection_dim\":512,"
+               "\"text_config\":{\"hidden_size\":512,\"intermediate_size\":2048,"
+               "\"num_attention_heads\":8,\"num_hidden_layers\":12,\"hidden_act\":\"quick_gelu\","
+               "\"eos_token_id\":49407},"
+               "\"vision_config\":{\"hidden_size\":768,\"intermediate_size\":3072,"
+               "\"num_attention_heads\":12,\"num_hidden_layers\":12,\"patch_size\":32,"
+               "\"image_size\":224,\"hidden_act\":\"quick_gelu\"}}\n");
+    fclose(f);
+    printf("model: wrote random ViT-B/32 (F32, %.0f MB) to %s\n", offset / 1e6, dir);
+    return 0;
+}
+
+/* ---- measurements --------------------------------------------------------- */
+
+static double sgemm_gflops(int threads)
+{
+    /* fc1 of a batch of 32 ViT-B/32 images: [1600 x 768] . [768 x 3072] */
+    int M = 1600, N = 3072, K = 768, reps = 5;
+    float *a = calloc((size_t)M * K, 4), *b = calloc((size_t)N * K, 4), *c = calloc((size_t)M * N, 4);
+    double t0, best = 1e9;
+    openblas_set_num_threads(threads);
+    for (int r = 0; r < reps; r++) {
+        t0 = now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1, a, K, b, K, 0, c, N);
+        t0 = now() - t0;
+        if (t0 < best)
+            best = t0;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return 2.0 * M * N * K / best / 1e9;
+}
+
+/* Time to stream `bytes` of memory once with `threads` threads: the floor
+ * for a short text query, which must read every text-tower weight. */
+static double stream_ms(size_t bytes, int threads)
+{
+    size_t n = bytes / sizeof(float);
+    float *a = malloc(n * sizeof(float));
+    double best = 1e9;
+    float sink = 0;
+    if (!a)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        a[i] = (float)(i & 7);
+    for (int r = 0; r < 5; r++) {
+        double t0 = now();
+        float s = 0;
+#pragma omp parallel for num_threads(threads) reduction(+ : s) schedule(static)
+        for (size_t i = 0; i < n; i += 16) /* one float per 64-byte line */
+            s += a[i];
+        t0 = now() - t0;
+        sink += s;
+        if (t0 < best)
+            best = t0;
+    }
+    free(a);
+    return sink == -1 ? 0 : best * 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    const char *model_dir = NULL, *write_dir = NULL;
+    int threads = 2, batch = 32, batches = 4, queries = 50, only_write = 0;
+    clipsearch_model *model = NULL;
+    clipsearch_context *ctx = NULL;
+    clipsearch_error err = {0};
+    clipsearch_context_params cp = clipsearch_context_default_params();
+    const clipsearch_model_info *info;
+    double t0;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--model") && i + 1 < argc)
+            model_dir = argv[++i];
+        else if (!strcmp(argv[i], "--write-model") && i + 1 < argc)
+            write_dir = model_dir = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
+            batch = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--batches") && i + 1 < argc)
+            batches = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--queries") && i + 1 < argc)
+            queries = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--only-write"))
+            only_write = 1;
+        else {
+            fprintf(stderr,
+                    "usage: bench_engine [--model DIR | --write-model DIR] [--threads N] "
+                    "[--batch B] [--batches K] [--queries Q] [--only-write]\n");
+            return 2;
+        }
+    }
+    if (!model_dir) {
+        fprintf(stderr, "bench_engine: --model DIR or --write-model DIR is required\n");
+        return 2;
+    }
+    if (write_dir && write_random_model(write_dir) != 0)
+        return 1;
+    if (only_write)
+        return 0;
+
+    printf("sgemm ceiling [1600x768]x[768x3072]: %.1f GFLOP/s on %d threads, %.1f on 1\n",
+           sgemm_gflops(threads), threads, sgemm_gflops(1));
+
+    t0 = now();
+    if (clipsearch_model_load(model_dir, NULL, &model, &err) != CLIPSEARCH_OK) {
+        fprintf(stderr, "bench_engine: %s\n", err.message);
+        return 1;
+    }
+    printf("load: %.3f s\n", now() - t0);
+    info = clipsearch_model_get_info(model);
+    cp.n_threads = threads;
+    cp.max_batch = batch;
+    if (clipsearch_context_new(model, &cp, &ctx, &err) != CLIPSEARCH_OK) {
+        fprintf(stderr, "bench_engine: %s\n", err.message);
+        return 1;
+    }
+
+    /* Image tower. */
+    if (batches > 0) {
+        int S = info->image_size;
+        size_t img = (size_t)3 * S * S;
+        float *pixels = malloc((size_t)batch * img * sizeof(float));
+        float *embeds = malloc((size_t)batch * info->projection_dim * sizeof(float));
+        uint32_t seed = 7;
+        double best = 1e9, total = 0;
+        for (size_t i = 0; i < (size_t)batch * img; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            pixels[i] = (float)(seed >> 8) / 8388608.0f - 1.0f;
+        }
+        clipsearch_encode_images(ctx, pixels, batch, embeds, &err); /* warm-up */
+        for (int b = 0; b < batches; b++) {
+            t0 = now();
+            clipsearch_encode_images(ctx, pixels, batch, embeds, &err);
+            t0 = now() - t0;
+            total += t0;
+            if (t0 < best)
+                best = t0;
+        }
+        /* FLOPs of one image: patch GEMM + per layer QKV/out/MLP + attention. */
+        {
+            double T = info->image_size / info->patch_size;
+            double W = info->vision_width, L = info->vision_layers, tokens = T * T + 1;
+            double flop = 2.0 * (T * T * 3 * info->patch_size * info->patch_size * W +
+                                 L * (tokens * (4 * W * W + 2 * W * 4 * W) + 2 * tokens * tokens * W) +
+                                 W * info->projection_dim);
+            printf("image tower: batch %d, %d threads: %.1f img/s (mean of %d), best %.1f img/s, "
+                   "%.1f GFLOP/s\n",
+                   batch, threads, batch * batches / total, batches, batch / best,
+                   flop * batch / best / 1e9);
+        }
+        free(pixels);
+        free(embeds);
+    }
+
+    /* Text tower: an 8-token query (SOT, 6 words, EOT). */
+    {
+        int32_t ids[8] = {49406, 1929, 525, 320, 2117, 530, 518, 49407};
+        float *embed = malloc((size_t)info->projection_dim * sizeof(float));
+        double *lat = malloc((size_t)queries * sizeof(double));
+        for (int w = 0; w < 3; w++)
+            clipsearch_encode_text(ctx, ids, 1, 8, embed, &err);
+        for (int q = 0; q < queries; q++) {
+            t0 = now();
+            clipsearch_encode_text(ctx, ids, 1, 8, embed, &err);
+            lat[q] = now() - t0;
+        }
+        qsort(lat, (size_t)queries, sizeof *lat, cmp_double);
+        printf("text query (8 tokens), %d threads: median %.2f ms, min %.2f ms, max %.2f ms\n",
+               threads, lat[queries / 2] * 1e3, lat[0] * 1e3, lat[queries - 1] * 1e3);
+        {
+            double W = info->text_width, L = info->text_layers;
+            size_t bytes = (size_t)(L * (4 * W * W + 2 * W * 4 * W) * sizeof(float));
+            printf("  (floor: streaming its %.0f MB of layer weights once takes %.2f ms here)\n",
+                   bytes / 1e6, stream_ms(bytes, threads));
+        }
+        free(embed);
+        free(lat);
+    }
+    clipsearch_context_free(ctx);
+    clipsearch_model_free(model);
+    return 0;
+}
