@@ -3,6 +3,8 @@
 #ifndef CS_CLI_H
 #define CS_CLI_H
 
+#include <stdio.h>
+
 #include "clipsearch.h"
 
 /* Exit codes of the clipsearch program (documented in --help and README). */
@@ -15,6 +17,15 @@ enum {
 int cmd_embed(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_preprocess(int argc, char **argv);
+
+/* Accepts "--name VALUE" and "--name=VALUE" at argv[*i]: returns the value
+ * (advancing *i past it) or NULL when argv[*i] is another option; sets *bad
+ * and prints a message when the value is missing. */
+const char *cli_option_value(int argc, char **argv, int *i, const char *name, const char *command,
+                             int *bad);
+
+/* Writes s as a JSON string literal (bytes >= 0x80 are passed through). */
+void cli_print_json_string(FILE *f, const char *s);
 
 /* Prints "clipsearch: <message>" to stderr for a failed library call. */
 void cli_print_error(const clipsearch_error *err);

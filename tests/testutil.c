@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int tu_failures = 0;
@@ -118,4 +119,64 @@ int tu_finish(const char *test_name)
         return 1;
     }
     return tu_failures ? 1 : 0;
+}
+
+int tu_run(char *const argv[], char **out)
+{
+    int fds[2], status = 0;
+    pid_t pid;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    if (out)
+        *out = NULL;
+    if (pipe(fds) != 0)
+        return -1;
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    for (;;) {
+        ssize_t n;
+        if (len + 4096 + 1 > cap) {
+            char *g = realloc(buf, cap = 2 * cap + 8192);
+            if (!g)
+                break;
+            buf = g;
+        }
+        n = read(fds[0], buf + len, cap - len - 1);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fds[0]);
+    if (buf)
+        buf[len] = '\0';
+    if (waitpid(pid, &status, 0) < 0)
+        status = -1;
+    if (out)
+        *out = buf;
+    else
+        free(buf);
+    if (status == -1 || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+const char *tu_program(const char *name)
+{
+    static char bufs[4][1024];
+    static int next = 0;
+    char *b = bufs[next++ & 3];
+    const char *dir = getenv("CLIPSEARCH_BIN_DIR");
+    if (!dir || !*dir)
+        dir = CLIPSEARCH_BUILD_DIR;
+    snprintf(b, 1024, "%s/%s", dir, name);
+    return b;
 }

@@ -45,6 +45,15 @@ const char *tu_tmpdir(void);
 double tu_max_abs_diff(const float *a, const double *b, size_t n);
 double tu_max_abs(const double *b, size_t n);
 
+/* Runs argv[0] (a path) with argv, no shell; captures its standard output
+ * into a malloc'd NUL-terminated *out (may be NULL) and returns its exit
+ * status, or -1 if it could not run or died from a signal. */
+int tu_run(char *const argv[], char **out);
+
+/* Path of a program in the build directory ($CLIPSEARCH_BIN_DIR or the
+ * compile-time build dir). */
+const char *tu_program(const char *name);
+
 /* Prints a summary line and returns the exit code (0 when all passed). */
 int tu_finish(const char *test_name);
 

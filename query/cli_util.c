@@ -1,0 +1,43 @@
+/* cli_util.c — small helpers shared by the clipsearch subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *cli_option_value(int argc, char **argv, int *i, const char *name, const char *command,
+                             int *bad)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "clipsearch %s: %s needs a value\n", command, name);
+        *bad = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+void cli_print_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*p < 0x20)
+                fprintf(f, "\\u%04x", *p);
+            else
+                fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
