@@ -55,8 +55,8 @@ static size_t build(blob *x, int be, unsigned orient_type, unsigned orient, cons
     ent(x, 64, 0x9004, 2, 20, 116);
     p32(x, 76, 0);
     memcpy(x->b + 80, model, strlen(model) + 1);
-    memcpy(x->b + 96, original, 20);
-    memcpy(x->b + 116, digitized, 20);
+    memcpy(x->b + 96, original, strlen(original) < 20 ? strlen(original) + 1 : 20);
+    memcpy(x->b + 116, digitized, strlen(digitized) < 20 ? strlen(digitized) + 1 : 20);
     return 136;
 }
 
