@@ -928,7 +928,8 @@ static clipsearch_status resolve(run *R, unsigned char *todo, clipsearch_error *
     size_t *order = NULL;
     clipsearch_status r;
     int changed = 0;
-    qsort(R->gone, R->n_gone, sizeof *R->gone, cmp_gone_hash);
+    if (R->n_gone > 1)
+        qsort(R->gone, R->n_gone, sizeof *R->gone, cmp_gone_hash);
     if ((r = cs_store_begin_write(s, err)) != CLIPSEARCH_OK)
         return r;
     for (size_t i = 0; i < R->n_jobs; i++) {
@@ -997,7 +998,8 @@ static clipsearch_status resolve(run *R, unsigned char *todo, clipsearch_error *
         for (size_t i = 0; i < R->n_jobs; i++)
             if (todo[i] && R->jobs[i].hash[0])
                 order[m++] = i;
-        qsort_r(order, m, sizeof *order, cmp_job_index_hash, R->jobs);
+        if (m > 1)
+            qsort_r(order, m, sizeof *order, cmp_job_index_hash, R->jobs);
         for (size_t a = 1; a < m; a++)
             if (!strcmp(R->jobs[order[a]].hash, R->jobs[order[a - 1]].hash)) {
                 R->jobs[order[a]].defer = 1;
@@ -1224,7 +1226,8 @@ clipsearch_status clipsearch_library_index(clipsearch_library *lib, const char *
         }
         real[n_real++] = p;
     }
-    qsort(real, (size_t)n_real, sizeof *real, cmp_str);
+    if (n_real > 1)
+        qsort(real, (size_t)n_real, sizeof *real, cmp_str);
     {
         int w = 0;
         for (int i = 0; i < n_real; i++) {
