@@ -952,7 +952,7 @@ static uint64_t heap_pop(uint64_t *h, size_t *n)
 static long bpe_word(clipsearch_tokenizer *t, const unsigned char *w, size_t n, int32_t *out)
 {
     size_t nh = 0, nd = 0, i, count;
-    int32_t cur = -1, merged;
+    int32_t cur = -1, merged = -1;
     if (n == 1) {
         out[0] = t->byte_end_id[w[0]];
         return 1;
