@@ -13,5 +13,7 @@
 #include "clipsearch/tokenizer.h"
 #include "clipsearch/image.h"
 #include "clipsearch/library.h"
+#include "clipsearch/search.h"
+#include "clipsearch/hub.h"
 
 #endif /* CLIPSEARCH_H */

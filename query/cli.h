@@ -11,12 +11,19 @@
 enum {
     CLI_EXIT_OK = 0,
     CLI_EXIT_FAILURE = 1, /* the command ran and failed (bad input, model...) */
-    CLI_EXIT_USAGE = 2    /* bad command line */
+    CLI_EXIT_USAGE = 2,   /* bad command line */
+    CLI_EXIT_NO_LIBRARY = 3, /* no library, or an empty one: run clipsearch-index */
+    CLI_EXIT_MODEL = 4,   /* model missing, unloadable or not the library's */
+    CLI_EXIT_NETWORK = 5, /* a download failed (network, HTTP error, checksum) */
+    CLI_EXIT_INTERRUPTED = 130 /* Ctrl-C */
 };
 
 int cmd_embed(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_preprocess(int argc, char **argv);
+int cmd_search(int argc, char **argv); /* argv[0] is "search" or the program name */
+int cmd_stats(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 
 /* Accepts "--name VALUE" and "--name=VALUE" at argv[*i]: returns the value
  * (advancing *i past it) or NULL when argv[*i] is another option; sets *bad

@@ -1,4 +1,5 @@
-/* clipsearch — the command-line program: dispatches to subcommands. */
+/* clipsearch — the command-line program: searches by default, and
+ * dispatches to subcommands. */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,15 +8,22 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: clipsearch COMMAND [options]\n"
+            "usage: clipsearch [options] QUERY...     search the photo library\n"
+            "       clipsearch COMMAND [options]\n"
             "\n"
             "commands:\n"
+            "  search      the same as without a command (for queries that are command names)\n"
+            "  stats       what the library holds: photos, failures, models, sizes\n"
+            "  model       download and list CLIP models (model download, model list)\n"
             "  embed       print CLIP embeddings of images and texts as JSON lines\n"
             "  tokenize    print CLIP token ids of strings as JSON arrays\n"
             "  preprocess  write the float32 tensor the model sees for a photo\n"
             "\n"
-            "Run 'clipsearch COMMAND --help' for a command's options.\n"
-            "Exit codes: 0 success, 1 failure, 2 bad command line.\n");
+            "Run 'clipsearch search --help' for the search options and\n"
+            "'clipsearch COMMAND --help' for a command's.\n"
+            "Exit codes: 0 success, 1 failure, 2 bad command line, 3 no library or an\n"
+            "empty one, 4 model missing or not the library's, 5 download failed,\n"
+            "130 interrupted.\n");
 }
 
 void cli_print_error(const clipsearch_error *err)
@@ -44,7 +52,12 @@ int main(int argc, char **argv)
         return cmd_tokenize(argc - 1, argv + 1);
     if (!strcmp(argv[1], "preprocess"))
         return cmd_preprocess(argc - 1, argv + 1);
-    fprintf(stderr, "clipsearch: unknown command '%s'\n", argv[1]);
-    usage(stderr);
-    return CLI_EXIT_USAGE;
+    if (!strcmp(argv[1], "search"))
+        return cmd_search(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "stats"))
+        return cmd_stats(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "model"))
+        return cmd_model(argc - 1, argv + 1);
+    /* Anything else is a search: `clipsearch dog on a beach`. */
+    return cmd_search(argc, argv);
 }

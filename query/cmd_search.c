@@ -1,0 +1,375 @@
+/* cmd_search.c — `clipsearch [options] QUERY...`: searches the library by
+ * words, example photos and their combinations, and prints the results as a
+ * table, paths or JSON lines.  The work is clipsearch_searcher_* (search.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: clipsearch [options] QUERY...\n"
+            "       clipsearch search [options] QUERY...\n"
+            "\n"
+            "Searches the photo library for QUERY (several words are one query).\n"
+            "  clipsearch dog on a beach\n"
+            "  clipsearch --image holiday/IMG_0042.jpg -n 20\n"
+            "  clipsearch beach --add 2:sunset --subtract people\n"
+            "\n"
+            "query:\n"
+            "  --image PATH       search by an example photo (need not be in the library)\n"
+            "  --add [W:]Q        add a text or photo query Q (a path to an existing file is a\n"
+            "                     photo), weighted by W (default 1); repeatable\n"
+            "  --subtract [W:]Q   subtract one; repeatable\n"
+            "                     All terms are combined on normalised embeddings:\n"
+            "                     normalise(sum of W * normalise(embedding)).\n"
+            "filters:\n"
+            "  -n, --limit N      number of results (default 10)\n"
+            "  --threshold S      only results with score (cosine similarity) >= S\n"
+            "  --in DIR           only photos under folder DIR\n"
+            "  --after DATE       only photos taken at or after DATE (EXIF capture time;\n"
+            "  --before DATE      photos without one are left out); before is exclusive.\n"
+            "                     DATE: YYYY, YYYY-MM, YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS'\n"
+            "output (default: a table of rank, score and path, relative to the current\n"
+            "folder when under it):\n"
+            "  --paths            absolute paths only, one a line\n"
+            "  -0, --null         absolute paths separated by NUL bytes (for xargs -0)\n"
+            "  --json             one JSON object a line: rank, score, path (absolute),\n"
+            "                     width, height, taken (null if unknown)\n"
+            "  --timing           print where the time went to standard error\n"
+            "library and model:\n"
+            "  --db PATH          library folder (default: $CLIPSEARCH_DB, else\n"
+            "                     $XDG_DATA_HOME/clipsearch, else ~/.local/share/clipsearch)\n"
+            "  --model DIR|REPO   model folder or installed model (default: $CLIPSEARCH_MODEL,\n"
+            "                     else the installed model the library was built with)\n"
+            "  --vocab PATH       tokenizer files, if the model folder lacks them\n"
+            "  --threads N        encoder threads (default: all cores)\n"
+            "  -h, --help\n"
+            "\n"
+            "Exit codes: 0 success (also when nothing matched), 1 failure, 2 bad command\n"
+            "line, 3 no library or an empty one (run clipsearch-index), 4 model missing or\n"
+            "not the one the library was built with.\n");
+}
+
+/* YYYY[-MM[-DD[( |T)HH[:MM[:SS]]]]] -> normalised with a space. */
+static int parse_date(const char *in, char *out, size_t size)
+{
+    static const char shape[] = "dddd-dd-dd dd:dd:dd";
+    size_t n = strlen(in);
+    if (n >= size || n > sizeof shape - 1)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        if (shape[i] == 'd' ? !(c >= '0' && c <= '9')
+                            : !(c == shape[i] || (i == 10 && c == 'T')))
+            return 0;
+        out[i] = i == 10 ? ' ' : c;
+    }
+    out[n] = '\0';
+    /* Only whole fields: 4, 7, 10, 13, 16 or 19 characters. */
+    return n == 4 || n == 7 || n == 10 || n == 13 || n == 16 || n == 19;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p == '\t')
+            fputs("\\t", f);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static int exit_code_for(clipsearch_status st)
+{
+    switch (st) {
+    case CLIPSEARCH_ERR_MODEL:
+        return CLI_EXIT_MODEL;
+    case CLIPSEARCH_ERR_INTERRUPTED:
+        return CLI_EXIT_INTERRUPTED;
+    default:
+        return CLI_EXIT_FAILURE;
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+enum { OPT_IMAGE = 256, OPT_ADD, OPT_SUBTRACT, OPT_THRESHOLD, OPT_IN, OPT_AFTER, OPT_BEFORE,
+       OPT_PATHS, OPT_JSON, OPT_DB, OPT_MODEL, OPT_VOCAB, OPT_THREADS, OPT_TIMING };
+
+int cmd_search(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"image", required_argument, NULL, OPT_IMAGE},
+        {"add", required_argument, NULL, OPT_ADD},
+        {"subtract", required_argument, NULL, OPT_SUBTRACT},
+        {"limit", required_argument, NULL, 'n'},
+        {"threshold", required_argument, NULL, OPT_THRESHOLD},
+        {"in", required_argument, NULL, OPT_IN},
+        {"after", required_argument, NULL, OPT_AFTER},
+        {"before", required_argument, NULL, OPT_BEFORE},
+        {"paths", no_argument, NULL, OPT_PATHS},
+        {"null", no_argument, NULL, '0'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"db", required_argument, NULL, OPT_DB},
+        {"model", required_argument, NULL, OPT_MODEL},
+        {"vocab", required_argument, NULL, OPT_VOCAB},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"timing", no_argument, NULL, OPT_TIMING},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    clipsearch_searcher_params sp = clipsearch_searcher_default_params();
+    clipsearch_search_params qp = clipsearch_search_default_params();
+    clipsearch_searcher *s = NULL;
+    clipsearch_search_results *res = NULL;
+    clipsearch_query_term *terms = NULL;
+    clipsearch_error err = {0};
+    clipsearch_status st;
+    char after[32], before[32], in_dir[PATH_MAX], cwd[PATH_MAX], *text = NULL;
+    int n_terms = 0, mode = 0 /* 0 table, 1 paths, 2 nul, 3 json */, timing = 0, rc = CLI_EXIT_OK;
+    size_t text_len = 0;
+    double t_start = now(), t_open = 0, t_search = 0;
+    int c;
+
+    /* Each option can add a term: at most argc of them. */
+    if (!(terms = calloc((size_t)argc + 1, sizeof *terms))) {
+        fprintf(stderr, "clipsearch: out of memory\n");
+        return CLI_EXIT_FAILURE;
+    }
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "n:0h", longopts, NULL)) != -1) {
+        char *end = NULL;
+        switch (c) {
+        case OPT_IMAGE:
+            terms[n_terms].kind = CLIPSEARCH_TERM_IMAGE;
+            terms[n_terms].value = optarg;
+            terms[n_terms].weight = 1.0f;
+            if (access(optarg, R_OK) != 0) {
+                fprintf(stderr, "clipsearch: --image %s: %s\n", optarg, strerror(errno));
+                rc = CLI_EXIT_FAILURE;
+                goto out;
+            }
+            n_terms++;
+            break;
+        case OPT_ADD:
+        case OPT_SUBTRACT:
+            if (clipsearch_query_term_parse(optarg, c == OPT_ADD ? 1.0f : -1.0f,
+                                            &terms[n_terms], &err) != CLIPSEARCH_OK) {
+                cli_print_error(&err);
+                rc = CLI_EXIT_USAGE;
+                goto out;
+            }
+            n_terms++;
+            break;
+        case 'n':
+            errno = 0;
+            qp.limit = (int)strtol(optarg, &end, 10);
+            if (errno || *end || qp.limit <= 0 || qp.limit > 1000000) {
+                fprintf(stderr, "clipsearch: --limit: '%s' is not a number from 1 to 1000000\n",
+                        optarg);
+                rc = CLI_EXIT_USAGE;
+                goto out;
+            }
+            break;
+        case OPT_THRESHOLD:
+            qp.min_score = strtof(optarg, &end);
+            if (*end || end == optarg || !isfinite(qp.min_score)) {
+                fprintf(stderr, "clipsearch: --threshold: '%s' is not a number\n", optarg);
+                rc = CLI_EXIT_USAGE;
+                goto out;
+            }
+            break;
+        case OPT_IN:
+            if (!realpath(optarg, in_dir)) {
+                fprintf(stderr, "clipsearch: --in %s: %s\n", optarg, strerror(errno));
+                rc = CLI_EXIT_FAILURE;
+                goto out;
+            }
+            qp.under = in_dir;
+            break;
+        case OPT_AFTER:
+        case OPT_BEFORE:
+            if (!parse_date(optarg, c == OPT_AFTER ? after : before, sizeof after)) {
+                fprintf(stderr,
+                        "clipsearch: %s: '%s' is not a date (YYYY, YYYY-MM, YYYY-MM-DD or "
+                        "'YYYY-MM-DD HH:MM:SS')\n",
+                        c == OPT_AFTER ? "--after" : "--before", optarg);
+                rc = CLI_EXIT_USAGE;
+                goto out;
+            }
+            if (c == OPT_AFTER)
+                qp.taken_after = after;
+            else
+                qp.taken_before = before;
+            break;
+        case OPT_PATHS:
+            mode = 1;
+            break;
+        case '0':
+            mode = 2;
+            break;
+        case OPT_JSON:
+            mode = 3;
+            break;
+        case OPT_DB:
+            sp.library = optarg;
+            break;
+        case OPT_MODEL:
+            sp.model = optarg;
+            break;
+        case OPT_VOCAB:
+            sp.vocab = optarg;
+            break;
+        case OPT_THREADS:
+            sp.n_threads = (int)strtol(optarg, &end, 10);
+            if (*end || sp.n_threads < 0) {
+                fprintf(stderr, "clipsearch: --threads: '%s' is not a count\n", optarg);
+                rc = CLI_EXIT_USAGE;
+                goto out;
+            }
+            break;
+        case OPT_TIMING:
+            timing = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            goto out;
+        default:
+            if (optopt && optopt < 256)
+                fprintf(stderr, "clipsearch: bad option -%c (or it needs a value)\n", optopt);
+            else
+                fprintf(stderr, "clipsearch: bad option '%s' (or it needs a value)\n",
+                        argv[optind - 1]);
+            fprintf(stderr, "Run 'clipsearch --help' for the options.\n");
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+    }
+    /* The remaining words are one text query. */
+    for (int i = optind; i < argc; i++)
+        text_len += strlen(argv[i]) + 1;
+    if (text_len > 0) {
+        if (!(text = malloc(text_len))) {
+            fprintf(stderr, "clipsearch: out of memory\n");
+            rc = CLI_EXIT_FAILURE;
+            goto out;
+        }
+        text[0] = '\0';
+        for (int i = optind; i < argc; i++) {
+            if (i > optind)
+                strcat(text, " ");
+            strcat(text, argv[i]);
+        }
+        /* The main query first, weight 1; it is text even if a file of that
+         * name exists (use --image for photos). */
+        memmove(terms + 1, terms, (size_t)n_terms * sizeof *terms);
+        terms[0].kind = CLIPSEARCH_TERM_TEXT;
+        terms[0].value = text;
+        terms[0].weight = 1.0f;
+        n_terms++;
+    }
+    if (n_terms == 0 || (text && !text[strspn(text, " \t")])) {
+        fprintf(stderr, "clipsearch: no query: give words, --image PATH or --add Q\n"
+                        "Run 'clipsearch --help' for the options.\n");
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if ((st = clipsearch_searcher_open(&sp, &s, &err)) != CLIPSEARCH_OK) {
+        cli_print_error(&err);
+        rc = st == CLIPSEARCH_ERR_NOT_FOUND && (strstr(err.message, "no library") ||
+                                                strstr(err.message, "is empty"))
+                 ? CLI_EXIT_NO_LIBRARY
+             : st == CLIPSEARCH_ERR_NOT_FOUND || st == CLIPSEARCH_ERR_MODEL ? CLI_EXIT_MODEL
+                                                                           : exit_code_for(st);
+        goto out;
+    }
+    t_open = now();
+    if ((st = clipsearch_searcher_search(s, terms, n_terms, &qp, &res, &err)) != CLIPSEARCH_OK) {
+        cli_print_error(&err);
+        rc = exit_code_for(st);
+        goto out;
+    }
+    t_search = now();
+    if (!getcwd(cwd, sizeof cwd))
+        cwd[0] = '\0';
+    {
+        int w = snprintf(NULL, 0, "%d", res->n);
+        if (w < 4)
+            w = 4;
+        if (mode == 0 && res->n > 0)
+            printf("%*s  %-6s  %s\n", w, "rank", "score", "path");
+        for (int i = 0; i < res->n; i++) {
+            const clipsearch_search_result *it = &res->items[i];
+            size_t cl = strlen(cwd);
+            const char *shown = it->path;
+            switch (mode) {
+            case 0:
+                if (cl > 1 && !strncmp(it->path, cwd, cl) && it->path[cl] == '/')
+                    shown = it->path + cl + 1;
+                else if (cl == 1 && it->path[0] == '/')
+                    shown = it->path + 1;
+                printf("%*d  %.4f  %s\n", w, i + 1, (double)it->score, shown);
+                break;
+            case 1:
+                printf("%s\n", it->path);
+                break;
+            case 2:
+                fputs(it->path, stdout);
+                fputc('\0', stdout);
+                break;
+            default:
+                printf("{\"rank\":%d,\"score\":%.6f,\"path\":", i + 1, (double)it->score);
+                json_string(stdout, it->path);
+                printf(",\"width\":%d,\"height\":%d,\"taken\":", it->width, it->height);
+                if (it->taken[0])
+                    json_string(stdout, it->taken);
+                else
+                    fputs("null", stdout);
+                fputs("}\n", stdout);
+            }
+        }
+        if (mode == 0 && res->n == 0)
+            fprintf(stderr, "clipsearch: no photo matched\n");
+    }
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "clipsearch: writing the results: %s\n", strerror(errno));
+        rc = CLI_EXIT_FAILURE;
+    }
+    if (timing) {
+        clipsearch_searcher_times t;
+        clipsearch_searcher_get_times(s, &t);
+        fprintf(stderr,
+                "timing: open %.1f ms, load model+tokenizer %.1f ms, embed %.1f ms (incl. "
+                "load), search %.1f ms, total %.1f ms\n",
+                (t_open - t_start) * 1e3, t.load_seconds * 1e3, t.embed_seconds * 1e3,
+                t.search_seconds * 1e3, (t_search - t_start) * 1e3);
+    }
+out:
+    clipsearch_search_results_free(res);
+    clipsearch_searcher_close(s);
+    free(terms);
+    free(text);
+    return rc;
+}

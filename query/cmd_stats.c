@@ -1,0 +1,165 @@
+/* cmd_stats.c — `clipsearch stats`: what a library holds and its size. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: clipsearch stats [--db PATH] [--json] [--failures]\n"
+               "\n"
+               "Shows the library's photos, failures, models, vector index types and\n"
+               "sizes on disk.\n"
+               "  --db PATH    library folder (default as for searching)\n"
+               "  --json       one JSON object\n"
+               "  --failures   also list each file that could not be indexed, and why\n"
+               "Exit codes: 0 success, 1 failure, 2 bad command line, 3 no library.\n");
+}
+
+static void human(int64_t b, char *buf, size_t size)
+{
+    static const char *const units[] = {"B", "KB", "MB", "GB", "TB"};
+    double x = (double)b;
+    int u = 0;
+    while (x >= 1000 && u < 4)
+        x /= 1000, u++;
+    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", x, units[u]);
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static int print_failure(const char *path, const char *reason, void *user)
+{
+    int *json = user;
+    if (*json) {
+        printf("{\"failure\":");
+        json_str(path);
+        printf(",\"reason\":");
+        json_str(reason);
+        printf("}\n");
+    } else {
+        printf("  %s: %s\n", path, reason);
+    }
+    return 0;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"failures", no_argument, NULL, 'f'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    clipsearch_library_params lp = clipsearch_library_default_params();
+    clipsearch_library *lib = NULL;
+    clipsearch_library_stats stats;
+    clipsearch_library_model models[32];
+    clipsearch_error err = {0};
+    clipsearch_status st;
+    const char *db = NULL;
+    int json = 0, failures = 0, n_models = 0, rc = CLI_EXIT_OK, c;
+    char a[32], b[32], t[32];
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            db = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'f':
+            failures = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_EXIT_OK;
+        default:
+            fprintf(stderr, "clipsearch stats: bad option '%s'\n", argv[optind - 1]);
+            usage(stderr);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "clipsearch stats: unexpected argument '%s'\n", argv[optind]);
+        return CLI_EXIT_USAGE;
+    }
+    lp.read_only = 1;
+    if ((st = clipsearch_library_open(db, &lp, &lib, &err)) != CLIPSEARCH_OK) {
+        cli_print_error(&err);
+        return st == CLIPSEARCH_ERR_NOT_FOUND ? CLI_EXIT_NO_LIBRARY : CLI_EXIT_FAILURE;
+    }
+    if (clipsearch_library_get_stats(lib, &stats, &err) != CLIPSEARCH_OK ||
+        clipsearch_library_models(lib, models, 32, &n_models, &err) != CLIPSEARCH_OK) {
+        cli_print_error(&err);
+        rc = CLI_EXIT_FAILURE;
+        goto out;
+    }
+    if (n_models > 32)
+        n_models = 32;
+    if (json) {
+        printf("{\"library\":");
+        json_str(clipsearch_library_path(lib));
+        printf(",\"roots\":%lld,\"files\":%lld,\"photos\":%lld,\"failures\":%lld,"
+               "\"embeddings\":%lld,\"database_bytes\":%lld,\"index_bytes\":%lld,\"models\":[",
+               (long long)stats.roots, (long long)stats.files, (long long)stats.photos,
+               (long long)stats.failures, (long long)stats.embeddings,
+               (long long)stats.database_bytes, (long long)stats.index_bytes);
+        for (int i = 0; i < n_models; i++) {
+            printf("%s{\"name\":", i ? "," : "");
+            json_str(models[i].name);
+            printf(",\"dim\":%d,\"photos\":%lld,\"index_type\":", models[i].dim,
+                   (long long)models[i].n_embeddings);
+            json_str(models[i].index_type);
+            printf(",\"fingerprint\":");
+            json_str(models[i].fingerprint);
+            putchar('}');
+        }
+        printf("]}\n");
+    } else {
+        human(stats.database_bytes, a, sizeof a);
+        human(stats.index_bytes, b, sizeof b);
+        human(stats.database_bytes + stats.index_bytes, t, sizeof t);
+        printf("library      %s\n", clipsearch_library_path(lib));
+        printf("folders      %lld\n", (long long)stats.roots);
+        printf("photos       %lld indexed\n", (long long)stats.photos);
+        printf("failures     %lld%s\n", (long long)stats.failures,
+               stats.failures && !failures ? " (list them with --failures)" : "");
+        printf("models       %d\n", n_models);
+        for (int i = 0; i < n_models; i++)
+            printf("  %-40s dim %d, %lld photos, index %s, fingerprint %s\n", models[i].name,
+                   models[i].dim, (long long)models[i].n_embeddings, models[i].index_type,
+                   models[i].fingerprint);
+        printf("on disk      %s (database %s, vector indexes %s)\n", t, a, b);
+        if (stats.photos > 0)
+            printf("per photo    %.0f bytes\n",
+                   (double)(stats.database_bytes + stats.index_bytes) / (double)stats.photos);
+    }
+    if (failures) {
+        if (!json && stats.failures)
+            printf("failed files:\n");
+        if (clipsearch_library_list_failures(lib, print_failure, &json, &err) != CLIPSEARCH_OK) {
+            cli_print_error(&err);
+            rc = CLI_EXIT_FAILURE;
+        }
+    }
+out:
+    clipsearch_library_close(lib);
+    return rc;
+}
