@@ -160,16 +160,24 @@ static int jpeg_run(jpeg_ctx *ctx, const uint8_t *data, size_t size,
         }
     }
     while (ci->output_scanline < ci->output_height) {
-        uint8_t *dst = ctx->img.rgb + (size_t)ci->output_scanline * ci->output_width * 3;
-        JSAMPROW rows[1];
-        rows[0] = cmyk ? ctx->row : dst;
-        if (jpeg_read_scanlines(ci, rows, 1) != 1) {
+        /* Several rows per call: libjpeg-turbo then upsamples straight into
+         * the image instead of through its spare-row buffer. */
+        JSAMPROW rows[16];
+        JDIMENSION first = ci->output_scanline, want = ci->output_height - first, got;
+        if (want > 16 || cmyk)
+            want = cmyk ? 1 : 16;
+        for (JDIMENSION r = 0; r < want; r++)
+            rows[r] = cmyk ? ctx->row
+                           : ctx->img.rgb + (size_t)(first + r) * ci->output_width * 3;
+        got = jpeg_read_scanlines(ci, rows, want);
+        if (got == 0) {
             snprintf(ctx->msg, sizeof ctx->msg, "JPEG data ends early");
             ctx->status = CLIPSEARCH_ERR_FORMAT;
             return -1;
         }
         if (cmyk)
-            cmyk_row_to_rgb(ctx->row, dst, ci->output_width);
+            cmyk_row_to_rgb(ctx->row, ctx->img.rgb + (size_t)first * ci->output_width * 3,
+                            ci->output_width);
     }
     /* Every pixel is decoded; a missing EOI marker after this is harmless,
      * so jpeg_finish_decompress (which would look for it) is skipped. */
