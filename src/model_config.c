@@ -48,7 +48,8 @@ static clipsearch_status get_eps(const cJSON *obj, float *out, const char *name,
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "layer_norm_eps");
     if (!v || cJSON_IsNull(v))
         return CLIPSEARCH_OK;
-    if (!cJSON_IsNumber(v) || !(v->valuedouble > 0) || v->valuedouble > 1)
+    /* Positive as a float too: 1e-82 would round to 0 and divide by zero. */
+    if (!cJSON_IsNumber(v) || !((float)v->valuedouble > 0) || v->valuedouble > 1)
         return cs_error_set(err, CLIPSEARCH_ERR_MODEL,
                             "%s: %slayer_norm_eps must be a number in (0, 1]", name, where);
     *out = (float)v->valuedouble;

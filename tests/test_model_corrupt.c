@@ -244,6 +244,8 @@ static void configs(void)
          "{\"num_attention_heads\": 1}}",
          "layers"},
         {"{\"vision_config\": {\"layer_norm_eps\": -1}}", "layer_norm_eps"},
+        /* Found by fuzzing: positive as a double, zero as a float. */
+        {"{\"vision_config\": {\"layer_norm_eps\": 1e-82}}", "layer_norm_eps"},
         {"{\"vision_config\": {\"num_attention_heads\": 1.5}}", "num_attention_heads"},
         {"{\"vision_config\": {\"image_size\": 336, \"num_attention_heads\": 1}, "
          "\"text_config\": {\"num_attention_heads\": 1}}",
