@@ -33,9 +33,16 @@ static void on_error_exit(j_common_ptr c)
 {
     jpeg_ctx *ctx = (jpeg_ctx *)c->client_data;
     char buf[JMSG_LENGTH_MAX];
+    int code = c->err->msg_code;
     c->err->format_message(c, buf);
-    snprintf(ctx->msg, sizeof ctx->msg, "JPEG data is damaged (%s)", buf);
-    ctx->status = CLIPSEARCH_ERR_FORMAT;
+    if (code == JERR_BAD_PRECISION || code == JERR_CONVERSION_NOTIMPL ||
+        code == JERR_NOT_COMPILED || code == JERR_NOTIMPL) {
+        snprintf(ctx->msg, sizeof ctx->msg, "JPEG uses an unsupported feature (%s)", buf);
+        ctx->status = CLIPSEARCH_ERR_UNSUPPORTED;
+    } else {
+        snprintf(ctx->msg, sizeof ctx->msg, "JPEG data is damaged (%s)", buf);
+        ctx->status = CLIPSEARCH_ERR_FORMAT;
+    }
     longjmp(ctx->jb, 1);
 }
 
