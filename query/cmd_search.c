@@ -319,7 +319,7 @@ int cmd_search(int argc, char **argv)
         if (w < 4)
             w = 4;
         if (mode == 0 && res->n > 0)
-            printf("%*s  %-6s  %s\n", w, "rank", "score", "path");
+            printf("%*s  %7s  %s\n", w, "rank", "score", "path");
         for (int i = 0; i < res->n; i++) {
             const clipsearch_search_result *it = &res->items[i];
             size_t cl = strlen(cwd);
@@ -330,7 +330,7 @@ int cmd_search(int argc, char **argv)
                     shown = it->path + cl + 1;
                 else if (cl == 1 && it->path[0] == '/')
                     shown = it->path + 1;
-                printf("%*d  %.4f  %s\n", w, i + 1, (double)it->score, shown);
+                printf("%*d  %7.4f  %s\n", w, i + 1, (double)it->score, shown);
                 break;
             case 1:
                 printf("%s\n", it->path);
