@@ -31,24 +31,6 @@ static void usage(FILE *f)
             "Exit codes: 0 success, 1 failure, 2 bad command line.\n");
 }
 
-/* Accepts "--name VALUE" and "--name=VALUE"; returns the value or NULL. */
-static const char *option_value(int argc, char **argv, int *i, const char *name, int *bad)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "clipsearch tokenize: %s needs a value\n", name);
-        *bad = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static int print_ids(clipsearch_tokenizer *tok, const char *text, size_t len, int32_t *ids,
                      int context)
 {
@@ -87,11 +69,11 @@ int cmd_tokenize(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--stdin")) {
             use_stdin = 1;
-        } else if ((v = option_value(argc, argv, &i, "--model", &bad))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--model", "tokenize", &bad))) {
             model = v;
-        } else if ((v = option_value(argc, argv, &i, "--vocab", &bad))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--vocab", "tokenize", &bad))) {
             vocab = v;
-        } else if ((v = option_value(argc, argv, &i, "--context", &bad))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--context", "tokenize", &bad))) {
             context_arg = v;
         } else if (bad) {
             return CLI_EXIT_USAGE;
