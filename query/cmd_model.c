@@ -117,6 +117,7 @@ static int cmd_download(int argc, char **argv)
     int c;
     memset(&u, 0, sizeof u);
     u.last_file = -1;
+    u.last = now();
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
