@@ -190,7 +190,7 @@ static int cmd_download(int argc, char **argv)
 
 static int print_model(const clipsearch_installed_model *m, void *user)
 {
-    int json = *(int *)user;
+    int json = *(int *)user & 1;
     const char *src = m->source == CLIPSEARCH_SOURCE_HF_CACHE ? "hf-cache" : "clipsearch";
     if (json) {
         /* Names and paths come from folder names: escape quotes and backslashes. */

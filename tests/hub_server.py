@@ -84,7 +84,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         body = data[start:]
         key = (repo_name, name)
-        if repo_name.startswith("cut-") and self.command == "GET":
+        if repo_name.startswith("cut-") and name == "model.safetensors" and self.command == "GET":
             with self.lock:
                 first = key not in self.cut_done
                 self.cut_done.add(key)
