@@ -141,12 +141,6 @@ static clipsearch_status pick_model(clipsearch_searcher *s, const char *requeste
     int n = 0, used = 0;
     clipsearch_status r;
     const char *env = getenv("CLIPSEARCH_MODEL");
-    describe_models(s->lib, names, sizeof names, &used);
-    if (used == 0)
-        return cs_error_set(err, CLIPSEARCH_ERR_NOT_FOUND,
-                            "the library %s is empty: index photos first "
-                            "(clipsearch-index --model MODEL FOLDER)",
-                            clipsearch_library_path(s->lib));
     if (!requested && env && *env)
         requested = env;
     if (requested) {
@@ -154,17 +148,25 @@ static clipsearch_status pick_model(clipsearch_searcher *s, const char *requeste
         if ((r = clipsearch_model_resolve(requested, s->model_dir, sizeof s->model_dir, err)) !=
             CLIPSEARCH_OK)
             return r;
+        /* The common case first: one lookup.  Listing the library's models
+         * (for the messages) costs a scan of the embeddings. */
         r = clipsearch_library_find_model(s->lib, s->model_dir, &s->model, &e);
-        if (r == CLIPSEARCH_ERR_NOT_FOUND)
-            return cs_error_set(err, CLIPSEARCH_ERR_MODEL,
-                                "the model %s is not the one the library %s was built with "
-                                "(%s): pass that model with --model, or re-index with this "
-                                "one (clipsearch-index --model %s FOLDER)",
-                                s->model_dir, clipsearch_library_path(s->lib), names,
-                                s->model_dir);
-        if (r != CLIPSEARCH_OK && err)
-            *err = e;
-        return r;
+        if (r == CLIPSEARCH_OK)
+            return CLIPSEARCH_OK;
+        if (r != CLIPSEARCH_ERR_NOT_FOUND) {
+            if (err)
+                *err = e;
+            return r;
+        }
+        describe_models(s->lib, names, sizeof names, &used);
+        if (used == 0)
+            goto empty;
+        return cs_error_set(err, CLIPSEARCH_ERR_MODEL,
+                            "the model %s is not the one the library %s was built with "
+                            "(%s): pass that model with --model, or re-index with this "
+                            "one (clipsearch-index --model %s FOLDER)",
+                            s->model_dir, clipsearch_library_path(s->lib), names,
+                            s->model_dir);
     }
     /* No model given: an installed model with the library's fingerprint. */
     if ((r = clipsearch_library_models(s->lib, models, 16, &n, err)) != CLIPSEARCH_OK)
@@ -178,11 +180,19 @@ static clipsearch_status pick_model(clipsearch_searcher *s, const char *requeste
             return CLIPSEARCH_OK;
         }
     }
+    describe_models(s->lib, names, sizeof names, &used);
+    if (used == 0)
+        goto empty;
     return cs_error_set(err, CLIPSEARCH_ERR_NOT_FOUND,
                         "no model given and none of the installed models is the one the "
                         "library %s was built with (%s): pass --model DIR or set "
                         "CLIPSEARCH_MODEL (see 'clipsearch model list')",
                         clipsearch_library_path(s->lib), names);
+empty:
+    return cs_error_set(err, CLIPSEARCH_ERR_NOT_FOUND,
+                        "the library %s is empty: index photos first "
+                        "(clipsearch-index --model MODEL FOLDER)",
+                        clipsearch_library_path(s->lib));
 }
 
 clipsearch_status clipsearch_searcher_open(const clipsearch_searcher_params *params,
