@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "kernels.h"
+#include "resnet.h"
 #include "towers.h"
 
 struct clipsearch_context {
@@ -105,7 +106,11 @@ static void run_job(job *j)
 {
     const clipsearch_model *m = j->model;
     int dim = m->info.projection_dim;
-    if (j->vision) {
+    if (j->vision && m->vision_kind == CS_VISION_RESNET) {
+        size_t img = (size_t)3 * m->resnet.image_size * m->resnet.image_size;
+        cs_resnet_forward(&m->resnet, j->pixels + (size_t)j->first * img, j->count,
+                          j->embeds + (size_t)j->first * dim, j->scratch, j->fn, j->user);
+    } else if (j->vision) {
         size_t img = (size_t)3 * m->vision.image_size * m->vision.image_size;
         cs_vision_forward(&m->vision, j->pixels + (size_t)j->first * img, j->count,
                           j->embeds + (size_t)j->first * dim, j->scratch, j->fn, j->user);
@@ -143,6 +148,13 @@ static clipsearch_status run_chunk(clipsearch_context *ctx, job proto, int n,
         jobs[t].count = count;
         if (t > 0)
             jobs[t].fn = NULL;
+        if (proto.vision && m->vision_kind == CS_VISION_RESNET) {
+            if (!cs_resnet_reserve(&ctx->scratch[t], &m->resnet, count))
+                return cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY,
+                                    "out of memory for a batch of %d", n);
+            first += count;
+            continue;
+        }
         if (proto.vision) {
             tokens = m->vision.tokens;
             rows = count * tokens;

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "error.h"
 #include "model_config.h"
 #include "model_internal.h"
+#include "model_load.h"
 
 #define CS_MAX_CONFIG_SIZE (4u << 20)
 
@@ -39,20 +41,14 @@ void clipsearch_model_free(clipsearch_model *m)
         free(m->owned[i]);
     free(m->owned);
     free(m->vision.tf.blocks);
+    free(m->resnet.blocks);
     free(m->text.tf.blocks);
     cs_safetensors_close(m->weights);
     free(m->dir);
     free(m);
 }
 
-/* State of one load: the model being built and what the messages name. */
-typedef struct loader {
-    clipsearch_model *m;
-    const cs_safetensors *st;
-    const char *file; /* model.safetensors path, for messages */
-    int saw_f32, saw_f16, saw_bf16;
-    clipsearch_error *err;
-} loader;
+typedef cs_loader loader;
 
 static const cs_tensor *find_tensor(loader *ld, const char *fmt, va_list ap, char *name,
                                     size_t name_size)
@@ -61,19 +57,47 @@ static const cs_tensor *find_tensor(loader *ld, const char *fmt, va_list ap, cha
     return cs_safetensors_find(ld->st, name);
 }
 
-/* Returns float32 data for tensor `fmt...` whose shape must be exactly
- * shape[0..ndim) (entries < 0 accept any size and receive it), or NULL with
- * the error set. */
-static const float *weight(loader *ld, int ndim, int64_t *shape, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+int cs_load_own(loader *ld, float *buf)
+{
+    clipsearch_model *m = ld->m;
+    if (m->n_owned == m->cap_owned) {
+        int cap = m->cap_owned ? 2 * m->cap_owned : 64;
+        float **grown = realloc(m->owned, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            free(buf);
+            cs_error_set(ld->err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "%s: out of memory", ld->file);
+            return 0;
+        }
+        m->owned = grown;
+        m->cap_owned = cap;
+    }
+    m->owned[m->n_owned++] = buf;
+    return 1;
+}
 
-static const float *weight(loader *ld, int ndim, int64_t *shape, const char *fmt, ...)
+float *cs_load_alloc(loader *ld, size_t n)
+{
+    float *buf = calloc(n ? n : 1, sizeof(float));
+    if (!buf) {
+        cs_error_set(ld->err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "%s: out of memory", ld->file);
+        return NULL;
+    }
+    return cs_load_own(ld, buf) ? buf : NULL;
+}
+
+void cs_load_release(loader *ld, const float *data)
+{
+    clipsearch_model *m = ld->m;
+    if (m->n_owned > 0 && m->owned[m->n_owned - 1] == data)
+        free(m->owned[--m->n_owned]);
+}
+
+const float *cs_load_weight(loader *ld, int ndim, int64_t *shape, const char *fmt, ...)
 {
     char name[256];
     const cs_tensor *t;
     float *buf;
     va_list ap;
-    clipsearch_model *m = ld->m;
 
     va_start(ap, fmt);
     t = find_tensor(ld, fmt, ap, name, sizeof name);
@@ -124,29 +148,19 @@ static const float *weight(loader *ld, int ndim, int64_t *shape, const char *fmt
                      name, cs_dtype_name(t->dtype));
         return NULL;
     }
-    if (m->n_owned == m->cap_owned) {
-        int cap = m->cap_owned ? 2 * m->cap_owned : 64;
-        float **grown = realloc(m->owned, (size_t)cap * sizeof *grown);
-        if (!grown) {
-            cs_error_set(ld->err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "%s: out of memory", ld->file);
-            return NULL;
-        }
-        m->owned = grown;
-        m->cap_owned = cap;
-    }
     buf = malloc((size_t)t->numel * sizeof(float));
     if (!buf) {
         cs_error_set(ld->err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "%s: out of memory for '%s'", ld->file, name);
         return NULL;
     }
-    m->owned[m->n_owned++] = buf;
+    if (!cs_load_own(ld, buf))
+        return NULL;
     if (cs_tensor_to_f32(t, buf, ld->err) != CLIPSEARCH_OK)
         return NULL;
     return buf;
 }
 
-/* Highest N + 1 over tensors named "<prefix>N.<anything>", 0 if none. */
-static int count_layers(const cs_safetensors *st, const char *prefix)
+int cs_count_layers(const cs_safetensors *st, const char *prefix)
 {
     size_t plen = strlen(prefix);
     int n = 0;
@@ -163,16 +177,38 @@ static int count_layers(const cs_safetensors *st, const char *prefix)
     return n;
 }
 
+int cs_check_layers_present(loader *ld, const char *prefix, int n)
+{
+    size_t plen = strlen(prefix);
+    for (int want = 0; want < n; want++) {
+        int found = 0;
+        for (int i = 0; i < ld->st->n_tensors && !found; i++) {
+            const char *name = ld->st->tensors[i].name;
+            char *end;
+            if (strncmp(name, prefix, plen) != 0 || name[plen] < '0' || name[plen] > '9')
+                continue;
+            found = strtol(name + plen, &end, 10) == want && *end == '.';
+        }
+        if (!found) {
+            cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL,
+                         "%s: block %d of %d is missing (no '%s%d.*' tensors)", ld->file, want, n,
+                         prefix, want);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int linear_hf(loader *ld, cs_linear *l, int in, int out, int bias, const char *prefix)
 {
     int64_t ws[2] = {out, in}, bs[1] = {out};
     l->in = in;
     l->out = out;
     l->w_in_out = 0;
-    if (!(l->w = weight(ld, 2, ws, "%s.weight", prefix)))
+    if (!(l->w = cs_load_weight(ld, 2, ws, "%s.weight", prefix)))
         return 0;
     l->b = NULL;
-    if (bias && !(l->b = weight(ld, 1, bs, "%s.bias", prefix)))
+    if (bias && !(l->b = cs_load_weight(ld, 1, bs, "%s.bias", prefix)))
         return 0;
     return 1;
 }
@@ -180,10 +216,10 @@ static int linear_hf(loader *ld, cs_linear *l, int in, int out, int bias, const 
 static int norm_hf(loader *ld, cs_norm *n, int dim, const char *prefix)
 {
     int64_t s[1] = {dim};
-    if (!(n->w = weight(ld, 1, s, "%s.weight", prefix)))
+    if (!(n->w = cs_load_weight(ld, 1, s, "%s.weight", prefix)))
         return 0;
     s[0] = dim;
-    return (n->b = weight(ld, 1, s, "%s.bias", prefix)) != NULL;
+    return (n->b = cs_load_weight(ld, 1, s, "%s.bias", prefix)) != NULL;
 }
 
 /* Loads the encoder blocks under "<tower>.encoder.layers.N." */
@@ -193,7 +229,7 @@ static int transformer_hf(loader *ld, cs_transformer *tf, const cs_tower_config 
     char prefix[128], name[192];
     int64_t fc1[2] = {-1, tf->width};
     snprintf(prefix, sizeof prefix, "%s.encoder.layers.", tower);
-    tf->layers = count_layers(ld->st, prefix);
+    tf->layers = cs_count_layers(ld->st, prefix);
     if (tf->layers == 0) {
         cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL, "%s: no '%s*' tensors: not a CLIP checkpoint?",
                      ld->file, prefix);
@@ -215,7 +251,7 @@ static int transformer_hf(loader *ld, cs_transformer *tf, const cs_tower_config 
         return 0;
     }
     snprintf(name, sizeof name, "%s0.mlp.fc1", prefix);
-    if (!weight(ld, 2, fc1, "%s.weight", name))
+    if (!cs_load_weight(ld, 2, fc1, "%s.weight", name))
         return 0;
     tf->mlp = (int)fc1[0];
     tf->blocks = calloc((size_t)tf->layers, sizeof *tf->blocks);
@@ -246,11 +282,11 @@ static int vision_hf(loader *ld, const cs_model_config *cfg)
     cs_vision_tower *v = &ld->m->vision;
     int64_t cls[1] = {-1}, patch[4] = {-1, 3, -1, -1}, pos[2] = {-1, -1};
     int P;
-    if (!(v->class_emb = weight(ld, 1, cls, "vision_model.embeddings.class_embedding")))
+    if (!(v->class_emb = cs_load_weight(ld, 1, cls, "vision_model.embeddings.class_embedding")))
         return 0;
     v->tf.width = (int)cls[0];
     patch[0] = v->tf.width;
-    if (!(v->patch.w = weight(ld, 4, patch, "vision_model.embeddings.patch_embedding.weight")))
+    if (!(v->patch.w = cs_load_weight(ld, 4, patch, "vision_model.embeddings.patch_embedding.weight")))
         return 0;
     if (patch[2] != patch[3]) {
         cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL, "%s: patch embedding is not square (%lldx%lld)",
@@ -260,7 +296,7 @@ static int vision_hf(loader *ld, const cs_model_config *cfg)
     P = (int)patch[2];
     v->patch = (cs_linear){.w = v->patch.w, .b = NULL, .in = 3 * P * P, .out = v->tf.width};
     pos[1] = v->tf.width;
-    if (!(v->pos_emb = weight(ld, 2, pos, "vision_model.embeddings.position_embedding.weight")))
+    if (!(v->pos_emb = cs_load_weight(ld, 2, pos, "vision_model.embeddings.position_embedding.weight")))
         return 0;
     v->patch_size = P;
     v->tokens = (int)pos[0];
@@ -293,12 +329,12 @@ static int text_hf(loader *ld, const cs_model_config *cfg)
 {
     cs_text_tower *t = &ld->m->text;
     int64_t tok[2] = {-1, -1}, pos[2] = {-1, -1};
-    if (!(t->tok_emb = weight(ld, 2, tok, "text_model.embeddings.token_embedding.weight")))
+    if (!(t->tok_emb = cs_load_weight(ld, 2, tok, "text_model.embeddings.token_embedding.weight")))
         return 0;
     t->vocab = (int)tok[0];
     t->tf.width = (int)tok[1];
     pos[1] = t->tf.width;
-    if (!(t->pos_emb = weight(ld, 2, pos, "text_model.embeddings.position_embedding.weight")))
+    if (!(t->pos_emb = cs_load_weight(ld, 2, pos, "text_model.embeddings.position_embedding.weight")))
         return 0;
     t->context = (int)pos[0];
     t->eot_id = cfg->text.eos_id;
@@ -317,7 +353,7 @@ static int text_hf(loader *ld, const cs_model_config *cfg)
 static int projection_hf(loader *ld, cs_linear *l, int width, const char *name, int *dim)
 {
     int64_t s[2] = {*dim > 0 ? *dim : -1, width};
-    const float *w = weight(ld, 2, s, "%s.weight", name);
+    const float *w = cs_load_weight(ld, 2, s, "%s.weight", name);
     if (!w)
         return 0;
     *l = (cs_linear){.w = w, .b = NULL, .in = width, .out = (int)s[0], .w_in_out = 0};
@@ -347,6 +383,11 @@ static void fill_info(clipsearch_model *m, const cs_model_config *cfg, const loa
     i->text_act = t->tf.act;
     i->text_eps = t->tf.eps;
     i->eot_token_id = t->eot_id;
+    cs_load_fill_dtype(ld, i);
+}
+
+void cs_load_fill_dtype(const loader *ld, clipsearch_model_info *i)
+{
     snprintf(i->weights_dtype, sizeof i->weights_dtype, "%s",
              ld->saw_f32 + ld->saw_f16 + ld->saw_bf16 > 1 ? "mixed"
              : ld->saw_f16                               ? "F16"
@@ -354,30 +395,20 @@ static void fill_info(clipsearch_model *m, const cs_model_config *cfg, const loa
                                                          : "F32");
 }
 
-clipsearch_status clipsearch_model_load(const char *dir, const clipsearch_model_params *params,
-                                        clipsearch_model **out, clipsearch_error *err)
+/* The Hugging Face layout: config.json (required), preprocessor_config.json
+ * (optional), weights already open in m->weights. */
+static clipsearch_status load_hf(clipsearch_model *m, const char *dir, const char *weights_path,
+                                 clipsearch_error *err)
 {
-    clipsearch_model_params p = params ? *params : clipsearch_model_default_params();
-    clipsearch_model *m = NULL;
     clipsearch_status rc = CLIPSEARCH_OK;
     cs_model_config cfg;
-    char path[4096], weights_path[4096];
+    char path[4096];
     char *json = NULL;
     size_t json_len = 0;
     loader ld = {0};
     int proj_dim = 0;
-    clipsearch_error local_err;
 
-    if (!err)
-        err = &local_err; /* the status of a failed step is read back below */
-
-    if (!out || !dir)
-        return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "model directory is NULL");
-    *out = NULL;
-    if (!(p.towers & CLIPSEARCH_TOWER_BOTH))
-        return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "no tower requested");
     cs_model_config_defaults(&cfg);
-
     snprintf(path, sizeof path, "%s/config.json", dir);
     rc = cs_read_small_file(path, CS_MAX_CONFIG_SIZE, &json, &json_len, err);
     if (rc == CLIPSEARCH_ERR_NOT_FOUND) {
@@ -398,18 +429,7 @@ clipsearch_status clipsearch_model_load(const char *dir, const clipsearch_model_
     if (rc != CLIPSEARCH_OK)
         goto out;
 
-    m = calloc(1, sizeof *m);
-    if (!m || !(m->dir = strdup(dir))) {
-        rc = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
-        goto out;
-    }
-    m->towers = p.towers & CLIPSEARCH_TOWER_BOTH;
-    snprintf(weights_path, sizeof weights_path, "%s/model.safetensors", dir);
-    rc = cs_safetensors_open(weights_path, &m->weights, err);
-    if (rc != CLIPSEARCH_OK)
-        goto out;
     ld = (loader){.m = m, .st = m->weights, .file = weights_path, .err = err};
-
     if (m->towers & CLIPSEARCH_TOWER_VISION) {
         if (!vision_hf(&ld, &cfg) ||
             !projection_hf(&ld, &m->vision.proj, m->vision.tf.width, "visual_projection",
@@ -426,15 +446,110 @@ clipsearch_status clipsearch_model_load(const char *dir, const clipsearch_model_
         }
     }
     m->info.projection_dim = proj_dim;
+    fill_info(m, &cfg, &ld);
+out:
+    free(json);
+    return rc;
+}
+
+static int file_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* 1 when the file's tensor names are Hugging Face's CLIPModel ones. */
+static int hf_layout(const cs_safetensors *st)
+{
+    for (int i = 0; i < st->n_tensors; i++)
+        if (!strncmp(st->tensors[i].name, "vision_model.", 13) ||
+            !strncmp(st->tensors[i].name, "text_model.", 11))
+            return 1;
+    return 0;
+}
+
+clipsearch_status clipsearch_model_load(const char *dir, const clipsearch_model_params *params,
+                                        clipsearch_model **out, clipsearch_error *err)
+{
+    /* Weight file names, in the order they are looked for: Hugging Face's,
+     * then those OpenCLIP repositories carry. */
+    static const char *const weight_files[] = {"model.safetensors", "open_clip_model.safetensors",
+                                               "open_clip_pytorch_model.safetensors"};
+    clipsearch_model_params p = params ? *params : clipsearch_model_default_params();
+    clipsearch_model *m = NULL;
+    clipsearch_status rc = CLIPSEARCH_OK;
+    char path[4096], weights_path[4096];
+    int has_config, has_open_clip_config;
+    clipsearch_error local_err;
+
+    if (!err)
+        err = &local_err; /* the status of a failed step is read back below */
+
+    if (!out || !dir)
+        return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "model directory is NULL");
+    *out = NULL;
+    if (!(p.towers & CLIPSEARCH_TOWER_BOTH))
+        return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "no tower requested");
+
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    has_config = file_exists(path);
+    snprintf(path, sizeof path, "%s/open_clip_config.json", dir);
+    has_open_clip_config = file_exists(path);
+    weights_path[0] = '\0';
+    for (size_t i = 0; i < sizeof weight_files / sizeof weight_files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, weight_files[i]);
+        if (file_exists(path)) {
+            snprintf(weights_path, sizeof weights_path, "%s", path);
+            break;
+        }
+    }
+    if (!weights_path[0]) {
+        if (!has_config && !has_open_clip_config)
+            return cs_error_set(err, CLIPSEARCH_ERR_NOT_FOUND,
+                                "%s: no config.json, open_clip_config.json or weights "
+                                "(model.safetensors, open_clip_model.safetensors, "
+                                "open_clip_pytorch_model.safetensors): not a CLIP model directory",
+                                dir);
+        /* Let the open below name the file that should have been there. */
+        snprintf(weights_path, sizeof weights_path, "%s/%s", dir,
+                 has_config ? "model.safetensors" : "open_clip_model.safetensors");
+    }
+
+    m = calloc(1, sizeof *m);
+    if (!m || !(m->dir = strdup(dir))) {
+        rc = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
+        goto out;
+    }
+    m->towers = p.towers & CLIPSEARCH_TOWER_BOTH;
+    rc = cs_safetensors_open(weights_path, &m->weights, err);
+    if (rc != CLIPSEARCH_OK)
+        goto out;
+
+    if (cs_openai_layout(m->weights)) {
+        rc = cs_openai_load(m, dir, weights_path, err);
+    } else if (has_config) {
+        rc = load_hf(m, dir, weights_path, err);
+    } else if (hf_layout(m->weights)) {
+        rc = cs_error_set(err, CLIPSEARCH_ERR_NOT_FOUND,
+                          "%s: no config.json: not a Hugging Face CLIP model directory "
+                          "(%s has Hugging Face tensor names)",
+                          dir, weights_path);
+    } else {
+        rc = cs_error_set(err, CLIPSEARCH_ERR_MODEL,
+                          "%s: unknown tensor layout: neither Hugging Face names "
+                          "('vision_model.*', 'text_model.*') nor OpenAI / OpenCLIP ones "
+                          "('visual.*', 'transformer.resblocks.*', 'token_embedding.weight')",
+                          weights_path);
+    }
+    if (rc != CLIPSEARCH_OK)
+        goto out;
     {
         const cs_tensor *ls = cs_safetensors_find(m->weights, "logit_scale");
         float v;
         if (ls && ls->numel == 1 && cs_tensor_to_f32(ls, &v, NULL) == CLIPSEARCH_OK)
             m->info.logit_scale = v;
     }
-    fill_info(m, &cfg, &ld);
 out:
-    free(json);
     if (rc != CLIPSEARCH_OK) {
         clipsearch_model_free(m);
         return rc;

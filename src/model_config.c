@@ -182,6 +182,210 @@ out:
     return rc;
 }
 
+void cs_open_clip_config_defaults(cs_open_clip_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->quick_gelu = -1;
+}
+
+/* A float array of 3 finite numbers (positive when `positive`). */
+static clipsearch_status get_triple(const cJSON *obj, const char *key, int positive, float *out,
+                                    int *given, const char *name, const char *where,
+                                    clipsearch_error *err)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key);
+    float vals[3];
+    if (!arr || cJSON_IsNull(arr))
+        return CLIPSEARCH_OK;
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) != 3)
+        return cs_error_set(err, CLIPSEARCH_ERR_MODEL, "%s: %s%s must be an array of 3 numbers",
+                            name, where, key);
+    for (int c = 0; c < 3; c++) {
+        const cJSON *v = cJSON_GetArrayItem(arr, c);
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+            (positive && !((float)v->valuedouble > 0)))
+            return cs_error_set(err, CLIPSEARCH_ERR_MODEL, "%s: %s%s[%d] is not a valid number",
+                                name, where, key, c);
+        vals[c] = (float)v->valuedouble;
+    }
+    memcpy(out, vals, sizeof vals);
+    *given = 1;
+    return CLIPSEARCH_OK;
+}
+
+/* Fails when `key` is present and "set": a true boolean, a non-empty string,
+ * a number other than 0, or (for `allowed`) a string other than it. */
+static clipsearch_status refuse(const cJSON *obj, const char *key, const char *allowed,
+                                const char *name, const char *where, clipsearch_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    int set;
+    if (!v || cJSON_IsNull(v) || cJSON_IsFalse(v))
+        return CLIPSEARCH_OK;
+    if (cJSON_IsString(v))
+        set = allowed ? strcmp(v->valuestring, allowed) != 0 : v->valuestring[0] != '\0';
+    else if (cJSON_IsNumber(v))
+        set = v->valuedouble != 0;
+    else if (cJSON_IsObject(v) || cJSON_IsArray(v))
+        set = cJSON_GetArraySize(v) != 0;
+    else
+        set = 1;
+    if (set)
+        return cs_error_set(err, CLIPSEARCH_ERR_UNSUPPORTED,
+                            "%s: %s%s is set: this OpenCLIP architecture is not supported%s%s%s",
+                            name, where, key, allowed ? " (only \"" : "", allowed ? allowed : "",
+                            allowed ? "\")" : "");
+    return CLIPSEARCH_OK;
+}
+
+static clipsearch_status open_clip_vision(const cJSON *o, cs_open_clip_config *cfg,
+                                          const char *name, clipsearch_error *err)
+{
+    static const char *const unsupported[] = {"timm_model_name", "attentional_pool",
+                                              "global_average_pool", "input_patchnorm",
+                                              "ls_init_value", "no_ln_pre", "attn_pooler_queries",
+                                              "norm_kwargs", "act_kwargs"};
+    const char *where = "model_cfg.vision_cfg.";
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(o, "layers");
+    const cJSON *size = cJSON_GetObjectItemCaseSensitive(o, "image_size");
+    clipsearch_status rc;
+    for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++)
+        if ((rc = refuse(o, unsupported[i], NULL, name, where, err)))
+            return rc;
+    if ((rc = refuse(o, "pool_type", "tok", name, where, err)) ||
+        (rc = get_int(o, "width", 1, 1 << 16, &cfg->vision_width, name, where, err)) ||
+        (rc = get_int(o, "heads", 1, 4096, &cfg->vision_heads, name, where, err)) ||
+        (rc = get_int(o, "head_width", 1, 1 << 16, &cfg->vision_head_width, name, where, err)) ||
+        (rc = get_int(o, "patch_size", 1, 1 << 12, &cfg->vision_patch_size, name, where, err)) ||
+        (rc = get_triple(o, "image_mean", 0, cfg->mean, &cfg->has_mean, name, where, err)) ||
+        (rc = get_triple(o, "image_std", 1, cfg->std, &cfg->has_std, name, where, err)))
+        return rc;
+    if (cJSON_IsArray(layers)) {
+        if (cJSON_GetArraySize(layers) != 4)
+            return cs_error_set(err, CLIPSEARCH_ERR_MODEL,
+                                "%s: %slayers must be an integer or a list of 4 (ResNet stages)",
+                                name, where);
+        for (int i = 0; i < 4; i++) {
+            const cJSON *v = cJSON_GetArrayItem(layers, i);
+            if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+                v->valuedouble < 1 || v->valuedouble > 1024)
+                return cs_error_set(err, CLIPSEARCH_ERR_MODEL,
+                                    "%s: %slayers[%d] must be an integer in [1, 1024]", name,
+                                    where, i);
+            cfg->vision_layers[i] = (int)v->valuedouble;
+        }
+        cfg->vision_n_layers = 4;
+    } else if (layers && !cJSON_IsNull(layers)) {
+        if ((rc = get_int(o, "layers", 1, 1024, &cfg->vision_layers[0], name, where, err)))
+            return rc;
+        cfg->vision_n_layers = 1;
+    }
+    /* image_size: an integer or [height, width] (square only). */
+    if (cJSON_IsArray(size)) {
+        const cJSON *h = cJSON_GetArrayItem(size, 0), *w = cJSON_GetArrayItem(size, 1);
+        if (cJSON_GetArraySize(size) != 2 || !cJSON_IsNumber(h) || !cJSON_IsNumber(w) ||
+            h->valuedouble != w->valuedouble || h->valuedouble != floor(h->valuedouble) ||
+            h->valuedouble < 1 || h->valuedouble > (1 << 14))
+            return cs_error_set(err, CLIPSEARCH_ERR_MODEL,
+                                "%s: %simage_size must be an integer or a square [size, size]",
+                                name, where);
+        cfg->vision_image_size = (int)h->valuedouble;
+    } else if ((rc = get_int(o, "image_size", 1, 1 << 14, &cfg->vision_image_size, name, where,
+                             err))) {
+        return rc;
+    }
+    return CLIPSEARCH_OK;
+}
+
+static clipsearch_status open_clip_text(const cJSON *o, cs_open_clip_config *cfg,
+                                        const char *name, clipsearch_error *err)
+{
+    static const char *const unsupported[] = {"hf_model_name", "hf_tokenizer_name",
+                                              "no_causal_mask", "proj_bias", "embed_cls",
+                                              "ls_init_value", "norm_kwargs", "act_kwargs"};
+    const char *where = "model_cfg.text_cfg.";
+    clipsearch_status rc;
+    for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++)
+        if ((rc = refuse(o, unsupported[i], NULL, name, where, err)))
+            return rc;
+    if ((rc = refuse(o, "pool_type", "argmax", name, where, err)) ||
+        (rc = get_int(o, "width", 1, 1 << 16, &cfg->text_width, name, where, err)) ||
+        (rc = get_int(o, "heads", 1, 4096, &cfg->text_heads, name, where, err)) ||
+        (rc = get_int(o, "layers", 1, 1024, &cfg->text_layers, name, where, err)) ||
+        (rc = get_int(o, "context_length", 2, 1 << 16, &cfg->text_context, name, where, err)) ||
+        (rc = get_int(o, "vocab_size", 1, 1 << 24, &cfg->text_vocab, name, where, err)))
+        return rc;
+    return CLIPSEARCH_OK;
+}
+
+clipsearch_status cs_open_clip_config_parse(const char *json, size_t len, const char *name,
+                                            cs_open_clip_config *cfg, clipsearch_error *err)
+{
+    clipsearch_status rc = CLIPSEARCH_OK;
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    const cJSON *model, *sub, *pre;
+    if (!root || !cJSON_IsObject(root)) {
+        rc = cs_error_set(err, CLIPSEARCH_ERR_MODEL, "%s: not a JSON object", name);
+        goto out;
+    }
+    model = cJSON_GetObjectItemCaseSensitive(root, "model_cfg");
+    if (model && !cJSON_IsNull(model)) {
+        const cJSON *qg;
+        if (!cJSON_IsObject(model)) {
+            rc = cs_error_set(err, CLIPSEARCH_ERR_MODEL, "%s: model_cfg must be an object", name);
+            goto out;
+        }
+        if ((rc = get_int(model, "embed_dim", 1, 1 << 16, &cfg->embed_dim, name, "model_cfg.",
+                          err)))
+            goto out;
+        qg = cJSON_GetObjectItemCaseSensitive(model, "quick_gelu");
+        if (qg && !cJSON_IsNull(qg)) {
+            if (!cJSON_IsBool(qg)) {
+                rc = cs_error_set(err, CLIPSEARCH_ERR_MODEL,
+                                  "%s: model_cfg.quick_gelu must be true or false", name);
+                goto out;
+            }
+            cfg->quick_gelu = cJSON_IsTrue(qg);
+        }
+        sub = cJSON_GetObjectItemCaseSensitive(model, "vision_cfg");
+        if (sub && !cJSON_IsNull(sub)) {
+            if (!cJSON_IsObject(sub)) {
+                rc = cs_error_set(err, CLIPSEARCH_ERR_MODEL,
+                                  "%s: model_cfg.vision_cfg must be an object", name);
+                goto out;
+            }
+            if ((rc = open_clip_vision(sub, cfg, name, err)))
+                goto out;
+        }
+        sub = cJSON_GetObjectItemCaseSensitive(model, "text_cfg");
+        if (sub && !cJSON_IsNull(sub)) {
+            if (!cJSON_IsObject(sub)) {
+                rc = cs_error_set(err, CLIPSEARCH_ERR_MODEL,
+                                  "%s: model_cfg.text_cfg must be an object", name);
+                goto out;
+            }
+            if ((rc = open_clip_text(sub, cfg, name, err)))
+                goto out;
+        }
+    }
+    pre = cJSON_GetObjectItemCaseSensitive(root, "preprocess_cfg");
+    if (pre && !cJSON_IsNull(pre)) {
+        if (!cJSON_IsObject(pre)) {
+            rc = cs_error_set(err, CLIPSEARCH_ERR_MODEL, "%s: preprocess_cfg must be an object",
+                              name);
+            goto out;
+        }
+        if ((rc = get_triple(pre, "mean", 0, cfg->mean, &cfg->has_mean, name, "preprocess_cfg.",
+                             err)) ||
+            (rc = get_triple(pre, "std", 1, cfg->std, &cfg->has_std, name, "preprocess_cfg.",
+                             err)))
+            goto out;
+    }
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
 clipsearch_status cs_read_small_file(const char *path, size_t max_size, char **out, size_t *len,
                                      clipsearch_error *err)
 {

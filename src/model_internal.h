@@ -63,10 +63,53 @@ typedef struct cs_text_tower {
     cs_linear proj;       /* [width] -> [projection_dim], no bias */
 } cs_text_tower;
 
+/* A convolution with its BatchNorm folded in (inference form):
+ * y = conv(x, w) + b.  Activations are NHWC (channels last), so a 1x1
+ * convolution is a plain GEMM over pixels and a 3x3 one a GEMM over
+ * im2col rows in (ky, kx, c) order. */
+typedef struct cs_conv {
+    const float *w; /* [out][k][k][in], folded: w * gamma / sqrt(var + eps) */
+    const float *b; /* [out], folded: beta - mean * gamma / sqrt(var + eps) */
+    int in, out;
+    int k;          /* kernel size: 1 or 3 (padding k / 2) */
+    int stride;     /* 1 or 2 (the stem's first convolution) */
+} cs_conv;
+
+/* One Bottleneck of the ModifiedResNet (expansion 4).  Strided blocks
+ * downsample with a 2x2 average pool ("anti-aliased"), not a strided conv. */
+typedef struct cs_bottleneck {
+    cs_conv c1;       /* 1x1 in -> planes, ReLU */
+    cs_conv c2;       /* 3x3 planes -> planes, ReLU, then avgpool(stride) */
+    cs_conv c3;       /* 1x1 planes -> 4 planes */
+    cs_conv down;     /* avgpool(stride) + 1x1 in -> 4 planes; w NULL: identity */
+    int stride;       /* 1 or 2 */
+} cs_bottleneck;
+
+/* CLIP's ModifiedResNet image tower (OpenAI model.py). */
+typedef struct cs_resnet {
+    int width;                 /* stem output channels; stage s has width * 2^s planes */
+    int stage_blocks[4];       /* Bottlenecks per stage */
+    int n_blocks;              /* their sum */
+    cs_bottleneck *blocks;     /* [n_blocks], stage by stage */
+    cs_conv stem[3];           /* 3x3 s2 3 -> w/2, 3x3 w/2 -> w/2, 3x3 w/2 -> w; ReLU each;
+                                  then avgpool 2 */
+    int image_size;            /* input S; the final grid is S / 32 */
+    int grid;                  /* spatial size after layer4 */
+    int channels;              /* after layer4: width * 32 */
+    int heads;                 /* attention-pool heads */
+    const float *pos_emb;      /* [grid*grid + 1][channels], the mean token first */
+    cs_linear q, k, v;         /* [channels] -> [channels], with biases */
+    cs_linear c_proj;          /* [channels] -> [projection_dim], with bias */
+} cs_resnet;
+
+enum { CS_VISION_VIT = 0, CS_VISION_RESNET = 1 };
+
 struct clipsearch_model {
     clipsearch_model_info info;
     int towers;
-    cs_vision_tower vision;
+    int vision_kind;         /* CS_VISION_*: which of vision / resnet is loaded */
+    cs_vision_tower vision;  /* CS_VISION_VIT */
+    cs_resnet resnet;        /* CS_VISION_RESNET */
     cs_text_tower text;
     cs_safetensors *weights; /* mapping that zero-copy pointers refer to */
     float **owned;           /* converted tensors, freed with the model */
@@ -76,7 +119,10 @@ struct clipsearch_model {
 
 /* Called with the hidden state of the first sequence of a batch: the input
  * of layer `layer` (0..layers-1) and, for layer == layers, the output of the
- * last one.  For tests that localise differences against the reference. */
+ * last one.  For tests that localise differences against the reference.
+ * For a ResNet image tower: layer 1..4 is the output of stage `layer` as
+ * [H*W][C] (channels last: tokens = H*W, width = C), and layer 5 the
+ * attention-pool output [1][projection_dim]. */
 typedef void (*cs_hidden_fn)(void *user, int layer, const float *hidden, int tokens, int width);
 
 /* Test hooks: like the public encoders, with a hidden-state callback. */

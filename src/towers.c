@@ -62,6 +62,9 @@ void cs_scratch_free(cs_scratch *s)
     free(s->patches);
     free(s->seq_start);
     free(s->seq_len);
+    for (int i = 0; i < 4; i++)
+        free(s->rn[i]);
+    free(s->col);
     memset(s, 0, sizeof *s);
 }
 

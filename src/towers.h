@@ -17,6 +17,11 @@ typedef struct cs_scratch {
     float *scores;  /* [tokens][tokens] */
     float *patches; /* [rows][3*P*P]    vision input as patch rows */
     int *seq_start, *seq_len; /* [seqs] */
+    /* ResNet image tower (resnet.c): four activation buffers of
+     * [group][max H*W*C] and an im2col buffer, reserved by cs_resnet_reserve. */
+    float *rn[4];
+    float *col;
+    size_t cap_rn, cap_col;
     int threads;              /* OpenMP threads for few-row products */
     size_t cap_rows_width, cap_rows_mlp, cap_scores, cap_patches, cap_seqs;
 } cs_scratch;

@@ -39,7 +39,26 @@ typedef struct clipsearch_model_params {
 
 clipsearch_model_params clipsearch_model_default_params(void);
 
-/* Geometry and preprocessing of a loaded model. */
+/* Kind of image tower (clipsearch_model_info.vision_kind). */
+typedef enum clipsearch_vision_kind {
+    CLIPSEARCH_VISION_VIT = 0,    /* Vision Transformer */
+    CLIPSEARCH_VISION_RESNET = 1  /* CLIP's ModifiedResNet (RN50, RN101, RN50x4, ...) */
+} clipsearch_vision_kind;
+
+/* Which checkpoint layout a model was loaded from (clipsearch_model_info.layout). */
+typedef enum clipsearch_layout {
+    CLIPSEARCH_LAYOUT_HF = 0,    /* config.json + model.safetensors, transformers' names */
+    CLIPSEARCH_LAYOUT_OPENAI = 1 /* OpenAI / OpenCLIP names, optional open_clip_config.json */
+} clipsearch_layout;
+
+/* Geometry and preprocessing of a loaded model.
+ * For a ResNet image tower (vision_kind == CLIPSEARCH_VISION_RESNET) the
+ * vision_* fields mean: patch_size = 32, the total stride (one cell of the
+ * final feature map per 32x32 pixels); vision_width = the stem width (64 for
+ * RN50; stage s has width * 2^s planes and width * 2^(s+2) output channels);
+ * vision_layers = the number of Bottleneck blocks (16 for RN50, per stage in
+ * resnet_blocks); vision_heads = the attention-pool heads; vision_eps = the
+ * BatchNorm epsilon (folded into the convolutions at load). */
 typedef struct clipsearch_model_info {
     int projection_dim;       /* embedding size */
     /* image tower */
@@ -63,13 +82,25 @@ typedef struct clipsearch_model_info {
     int eot_token_id;         /* pooling position: first occurrence */
     float logit_scale;        /* exp(logit_scale) as stored, 0 if absent */
     char weights_dtype[8];    /* "F32", "F16", "BF16" or "mixed" */
+    /* appended fields */
+    clipsearch_vision_kind vision_kind;
+    int resnet_blocks[4];     /* ResNet: Bottlenecks per stage ([3,4,6,3] for RN50); else 0 */
+    clipsearch_layout layout;
 } clipsearch_model_info;
 
 /*
- * Loads a model directory (Hugging Face layout: config.json +
- * model.safetensors).  The weight file is memory-mapped; every offset, dtype
- * and shape is checked before use.  params may be NULL (defaults).  On
- * success *out owns the model.
+ * Loads a model directory.  The layout is detected from the directory:
+ *  - Hugging Face: config.json (+ optional preprocessor_config.json) and
+ *    model.safetensors with transformers' tensor names;
+ *  - OpenAI / OpenCLIP: a weight file (model.safetensors,
+ *    open_clip_model.safetensors or open_clip_pytorch_model.safetensors, the
+ *    first found) with OpenAI's tensor names (visual.*, transformer.resblocks.*,
+ *    token_embedding.weight, ...) and an optional open_clip_config.json
+ *    (model_cfg, preprocess_cfg).  Both ViT and ModifiedResNet image towers.
+ *    Without open_clip_config.json the weights are taken as OpenAI's own:
+ *    QuickGELU, width / 64 heads, OpenAI's mean and std.
+ * The weight file is memory-mapped; every offset, dtype and shape is checked
+ * before use.  params may be NULL (defaults).  On success *out owns the model.
  */
 clipsearch_status clipsearch_model_load(const char *dir,
                                         const clipsearch_model_params *params,
