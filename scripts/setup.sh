@@ -10,7 +10,7 @@ PACKAGES=(
   libopenblas-dev liblapack-dev libfaiss-dev
   libsqlite3-dev sqlite3
   libjpeg62-turbo-dev libpng-dev libwebp-dev libheif-dev zlib1g-dev
-  libutf8proc-dev libcjson-dev libcurl4-openssl-dev libxxhash-dev
+  libutf8proc-dev libcjson-dev libcurl4-openssl-dev libxxhash-dev nettle-dev
   python3
 )
 

@@ -1,10 +1,8 @@
 /* sha.h — SHA-256 and SHA-1 for verifying downloads against the checksums
  * the Hugging Face hub states (SHA-256 of LFS files, the git blob SHA-1 of
  * regular files).  Private to libclipsearch.
- *
- * Built on nettle when CS_HAVE_NETTLE is defined (the build links nettle),
- * else on the small portable implementation in sha.c, which is checked
- * against the FIPS 180 test vectors in tests/test_download.c. */
+ * Built on Debian's nettle; tests/test_download.c checks the FIPS 180
+ * test vectors through these wrappers. */
 #ifndef CS_SHA_H
 #define CS_SHA_H
 
@@ -16,7 +14,6 @@
 #define CS_SHA256_HEX_SIZE 65 /* 64 hex digits + NUL */
 #define CS_SHA1_HEX_SIZE 41   /* 40 hex digits + NUL */
 
-#ifdef CS_HAVE_NETTLE
 #include <nettle/sha1.h>
 #include <nettle/sha2.h>
 typedef struct cs_sha256 {
@@ -25,21 +22,6 @@ typedef struct cs_sha256 {
 typedef struct cs_sha1 {
     struct sha1_ctx ctx;
 } cs_sha1;
-#else
-typedef struct cs_sha256 {
-    uint32_t h[8];
-    uint64_t length; /* bytes so far */
-    unsigned char block[64];
-    size_t used;
-} cs_sha256;
-
-typedef struct cs_sha1 {
-    uint32_t h[5];
-    uint64_t length;
-    unsigned char block[64];
-    size_t used;
-} cs_sha1;
-#endif
 
 void cs_sha256_init(cs_sha256 *s);
 void cs_sha256_update(cs_sha256 *s, const void *data, size_t n);
