@@ -445,7 +445,6 @@ clipsearch_status cs_openai_load(clipsearch_model *m, const char *dir, const cha
         return rc;
     /* OpenCLIP's default is GELU; OpenAI-trained weights say quick_gelu. */
     act = !has_cfg || oc.quick_gelu == 1 ? CLIPSEARCH_ACT_QUICK_GELU : CLIPSEARCH_ACT_GELU;
-    proj_dim = oc.embed_dim;
 
     if (m->towers & CLIPSEARCH_TOWER_VISION) {
         int resnet = has_tensor(m->weights, "visual.attnpool.positional_embedding") ||
@@ -465,8 +464,20 @@ clipsearch_status cs_openai_load(clipsearch_model *m, const char *dir, const cha
                                 weights_path, oc.embed_dim, proj_dim);
     }
     if (m->towers & CLIPSEARCH_TOWER_TEXT) {
-        if (!text_tower(&ld, &oc, act, &proj_dim))
+        int text_dim = 0;
+        if (!text_tower(&ld, &oc, act, &text_dim))
             return err->status;
+        if (oc.embed_dim && text_dim != oc.embed_dim)
+            return cs_error_set(err, CLIPSEARCH_ERR_MODEL,
+                                "%s: open_clip_config.json gives embed_dim %d but the text "
+                                "tower projects to %d",
+                                weights_path, oc.embed_dim, text_dim);
+        if (proj_dim && text_dim != proj_dim)
+            return cs_error_set(err, CLIPSEARCH_ERR_MODEL,
+                                "%s: the text tower projects to %d dimensions but the image "
+                                "tower to %d",
+                                weights_path, text_dim, proj_dim);
+        proj_dim = text_dim;
     }
     if (proj_dim <= 0)
         return cs_error_set(err, CLIPSEARCH_ERR_MODEL, "%s: no projection found", weights_path);
