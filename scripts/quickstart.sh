@@ -20,7 +20,9 @@ echo "quickstart: built $build/clipsearch and $build/clipsearch-index"
 
 if [ -z "${CLIPSEARCH_MODEL:-}" ]; then
   # The default model (see README): downloaded once, then found in the cache.
-  CLIPSEARCH_MODEL=$("$build/clipsearch" model download --print-path)
+  repo=laion/CLIP-ViT-B-32-laion2B-s34B-b79K
+  "$build/clipsearch" model download "$repo"
+  CLIPSEARCH_MODEL=$("$build/clipsearch" model path "$repo")
   export CLIPSEARCH_MODEL
 fi
 echo "quickstart: model $CLIPSEARCH_MODEL"
