@@ -1,11 +1,14 @@
 /* bench_engine — speed of the CLIP engine on a full-size model.
  *
- *   bench_engine [--model DIR] [--write-model DIR] [--threads N] [--batch B]
+ *   bench_engine [--model DIR] [--write-model DIR] [--write-rn50 DIR] [--threads N] [--batch B]
  *                [--batches K] [--queries Q] [--only-write]
  *
  * With --write-model DIR it first writes a random-weight model of the real
  * ViT-B/32 geometry in the Hugging Face layout (config.json +
- * model.safetensors, F32) to DIR (kept if already there), then measures:
+ * model.safetensors, F32) to DIR (kept if already there); with --write-rn50
+ * DIR, one of RN50's geometry (ModifiedResNet [3,4,6,3], width 64, embed
+ * 1024, ViT-B/32's text tower) in the OpenAI / OpenCLIP layout
+ * (open_clip_config.json + open_clip_model.safetensors, F32).  Then measures:
  *   - OpenBLAS sgemm GFLOP/s on a ViT-sized product (the ceiling),
  *   - image tower images/s (batch B, N threads),
  *   - text tower latency of an 8-token query (median of Q).
@@ -30,7 +33,7 @@ static double now(void)
 /* ---- random model writer ---------------------------------------------- */
 
 typedef struct spec {
-    char name[128];
+    char name[192];
     int ndim;
     int64_t shape[4];
     int kind; /* 0 random, 1 ones (norm weight), 2 zeros (norm bias) */
@@ -79,39 +82,18 @@ static void add_tower(const char *tower, int width, int mlp, int layers)
     }
 }
 
-static int write_random_model(const char *dir)
+/* Writes specs[] as <dir>/<weights> (F32, random / ones / zeros) and the
+ * config text as <dir>/<config>; reuses an existing weight file. */
+static int write_specs(const char *dir, const char *weights, const char *config,
+                       const char *config_text, const char *label)
 {
     char path[4096];
     FILE *f;
     char *header;
     size_t hlen = 0, cap = 1 << 20, offset = 0;
     uint32_t seed = 12345;
-    struct stat st;
 
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    if (stat(path, &st) == 0) {
-        printf("model: %s exists, reused\n", path);
-        return 0;
-    }
-    mkdir(dir, 0755);
-    n_specs = 0;
-    add("vision_model.embeddings.class_embedding", 0, 1, 768, 0, 0, 0);
-    add("vision_model.embeddings.patch_embedding.weight", 0, 4, 768, 3, 32, 32);
-    add("vision_model.embeddings.position_embedding.weight", 0, 2, 50, 768, 0, 0);
-    add("vision_model.pre_layrnorm.weight", 1, 1, 768, 0, 0, 0);
-    add("vision_model.pre_layrnorm.bias", 2, 1, 768, 0, 0, 0);
-    add_tower("vision_model", 768, 3072, 12);
-    add("vision_model.post_layernorm.weight", 1, 1, 768, 0, 0, 0);
-    add("vision_model.post_layernorm.bias", 2, 1, 768, 0, 0, 0);
-    add("visual_projection.weight", 0, 2, 512, 768, 0, 0);
-    add("text_model.embeddings.token_embedding.weight", 0, 2, 49408, 512, 0, 0);
-    add("text_model.embeddings.position_embedding.weight", 0, 2, 77, 512, 0, 0);
-    add_tower("text_model", 512, 2048, 12);
-    add("text_model.final_layer_norm.weight", 1, 1, 512, 0, 0, 0);
-    add("text_model.final_layer_norm.bias", 2, 1, 512, 0, 0, 0);
-    add("text_projection.weight", 0, 2, 512, 512, 0, 0);
-    add("logit_scale", 0, 0, 0, 0, 0, 0);
-
+    snprintf(path, sizeof path, "%s/%s", dir, weights);
     header = malloc(cap);
     hlen += (size_t)snprintf(header + hlen, cap - hlen, "{\"__metadata__\":{\"format\":\"pt\"}");
     for (int i = 0; i < n_specs; i++) {
@@ -168,20 +150,183 @@ static int write_random_model(const char *dir)
         return 1;
     }
     free(header);
-    snprintf(path, sizeof path, "%s/config.json", dir);
+    snprintf(path, sizeof path, "%s/%s", dir, config);
     f = fopen(path, "w");
     if (!f)
         return 1;
-    fprintf(f, "{\"architectures\":[\"CLIPModel\"],\"model_type\":\"clip\",\"projection_dim\":512,"
-               "\"text_config\":{\"hidden_size\":512,\"intermediate_size\":2048,"
-               "\"num_attention_heads\":8,\"num_hidden_layers\":12,\"hidden_act\":\"quick_gelu\","
-               "\"eos_token_id\":49407},"
-               "\"vision_config\":{\"hidden_size\":768,\"intermediate_size\":3072,"
-               "\"num_attention_heads\":12,\"num_hidden_layers\":12,\"patch_size\":32,"
-               "\"image_size\":224,\"hidden_act\":\"quick_gelu\"}}\n");
+    fputs(config_text, f);
     fclose(f);
-    printf("model: wrote random ViT-B/32 (F32, %.0f MB) to %s\n", offset / 1e6, dir);
+    printf("model: wrote random %s (F32, %.0f MB) to %s\n", label, offset / 1e6, dir);
     return 0;
+}
+
+/* Returns 1 (and says so) when <dir>/<file> already exists. */
+static int exists(const char *dir, const char *file)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (stat(path, &st) == 0) {
+        printf("model: %s exists, reused\n", path);
+        return 1;
+    }
+    mkdir(dir, 0755);
+    return 0;
+}
+
+static int write_random_model(const char *dir)
+{
+    if (exists(dir, "model.safetensors"))
+        return 0;
+    n_specs = 0;
+    add("vision_model.embeddings.class_embedding", 0, 1, 768, 0, 0, 0);
+    add("vision_model.embeddings.patch_embedding.weight", 0, 4, 768, 3, 32, 32);
+    add("vision_model.embeddings.position_embedding.weight", 0, 2, 50, 768, 0, 0);
+    add("vision_model.pre_layrnorm.weight", 1, 1, 768, 0, 0, 0);
+    add("vision_model.pre_layrnorm.bias", 2, 1, 768, 0, 0, 0);
+    add_tower("vision_model", 768, 3072, 12);
+    add("vision_model.post_layernorm.weight", 1, 1, 768, 0, 0, 0);
+    add("vision_model.post_layernorm.bias", 2, 1, 768, 0, 0, 0);
+    add("visual_projection.weight", 0, 2, 512, 768, 0, 0);
+    add("text_model.embeddings.token_embedding.weight", 0, 2, 49408, 512, 0, 0);
+    add("text_model.embeddings.position_embedding.weight", 0, 2, 77, 512, 0, 0);
+    add_tower("text_model", 512, 2048, 12);
+    add("text_model.final_layer_norm.weight", 1, 1, 512, 0, 0, 0);
+    add("text_model.final_layer_norm.bias", 2, 1, 512, 0, 0, 0);
+    add("text_projection.weight", 0, 2, 512, 512, 0, 0);
+    add("logit_scale", 0, 0, 0, 0, 0, 0);
+
+    return write_specs(dir, "model.safetensors", "config.json",
+                       "{\"architectures\":[\"CLIPModel\"],\"model_type\":\"clip\",\"projection_dim\":512,"
+                       "\"text_config\":{\"hidden_size\":512,\"intermediate_size\":2048,"
+                       "\"num_attention_heads\":8,\"num_hidden_layers\":12,\"hidden_act\":\"quick_gelu\","
+                       "\"eos_token_id\":49407},"
+                       "\"vision_config\":{\"hidden_size\":768,\"intermediate_size\":3072,"
+                       "\"num_attention_heads\":12,\"num_hidden_layers\":12,\"patch_size\":32,"
+                       "\"image_size\":224,\"hidden_act\":\"quick_gelu\"}}\n",
+                       "ViT-B/32");
+}
+
+/* OpenAI-layout residual attention blocks under "<prefix>N.". */
+static void add_resblocks(const char *prefix, int width, int layers)
+{
+    char n[160];
+    for (int l = 0; l < layers; l++) {
+#define A(sub, kind, nd, a, b) \
+    (snprintf(n, sizeof n, "%s%d.%s", prefix, l, sub), add(n, kind, nd, a, b, 0, 0))
+        A("ln_1.weight", 1, 1, width, 0);
+        A("ln_1.bias", 2, 1, width, 0);
+        A("attn.in_proj_weight", 0, 2, 3 * width, width);
+        A("attn.in_proj_bias", 2, 1, 3 * width, 0);
+        A("attn.out_proj.weight", 0, 2, width, width);
+        A("attn.out_proj.bias", 2, 1, width, 0);
+        A("ln_2.weight", 1, 1, width, 0);
+        A("ln_2.bias", 2, 1, width, 0);
+        A("mlp.c_fc.weight", 0, 2, 4 * width, width);
+        A("mlp.c_fc.bias", 2, 1, 4 * width, 0);
+        A("mlp.c_proj.weight", 0, 2, width, 4 * width);
+        A("mlp.c_proj.bias", 2, 1, width, 0);
+#undef A
+    }
+}
+
+/* A convolution [out][in][k][k] and its BatchNorm (identity statistics). */
+static void add_conv_bn(const char *conv, const char *bn, int out, int in, int k)
+{
+    char n[160];
+    add(conv, 0, 4, out, in, k, k);
+    snprintf(n, sizeof n, "%s.weight", bn);
+    add(n, 1, 1, out, 0, 0, 0);
+    snprintf(n, sizeof n, "%s.bias", bn);
+    add(n, 2, 1, out, 0, 0, 0);
+    snprintf(n, sizeof n, "%s.running_mean", bn);
+    add(n, 2, 1, out, 0, 0, 0);
+    snprintf(n, sizeof n, "%s.running_var", bn);
+    add(n, 1, 1, out, 0, 0, 0);
+}
+
+/* RN50 in the OpenAI / OpenCLIP layout: ModifiedResNet width 64, stages
+ * [3, 4, 6, 3], 32 attention-pool heads, embed 1024, image 224; the text
+ * tower of ViT-B/32 (width 512, 8 heads, 12 layers). */
+static int write_random_rn50(const char *dir)
+{
+    static const int blocks[4] = {3, 4, 6, 3};
+    const int width = 64, embed = 1024, C = width * 32;
+    char conv[96], bn[96];
+    int inplanes = width;
+    if (exists(dir, "open_clip_model.safetensors"))
+        return 0;
+    n_specs = 0;
+    add_conv_bn("visual.conv1.weight", "visual.bn1", width / 2, 3, 3);
+    add_conv_bn("visual.conv2.weight", "visual.bn2", width / 2, width / 2, 3);
+    add_conv_bn("visual.conv3.weight", "visual.bn3", width, width / 2, 3);
+    for (int s = 0; s < 4; s++) {
+        int planes = width << s;
+        for (int j = 0; j < blocks[s]; j++) {
+            static const char *const names[3] = {"conv1", "conv2", "conv3"};
+            for (int c = 0; c < 3; c++) {
+                snprintf(conv, sizeof conv, "visual.layer%d.%d.%s.weight", s + 1, j, names[c]);
+                snprintf(bn, sizeof bn, "visual.layer%d.%d.bn%d", s + 1, j, c + 1);
+                add_conv_bn(conv, bn, c == 2 ? 4 * planes : planes, c == 0 ? inplanes : planes,
+                            c == 1 ? 3 : 1);
+            }
+            if (j == 0) {
+                snprintf(conv, sizeof conv, "visual.layer%d.%d.downsample.0.weight", s + 1, j);
+                snprintf(bn, sizeof bn, "visual.layer%d.%d.downsample.1", s + 1, j);
+                add_conv_bn(conv, bn, 4 * planes, inplanes, 1);
+            }
+            inplanes = 4 * planes;
+        }
+    }
+    add("visual.attnpool.positional_embedding", 0, 2, 50, C, 0, 0);
+    add("visual.attnpool.q_proj.weight", 0, 2, C, C, 0, 0);
+    add("visual.attnpool.q_proj.bias", 2, 1, C, 0, 0, 0);
+    add("visual.attnpool.k_proj.weight", 0, 2, C, C, 0, 0);
+    add("visual.attnpool.k_proj.bias", 2, 1, C, 0, 0, 0);
+    add("visual.attnpool.v_proj.weight", 0, 2, C, C, 0, 0);
+    add("visual.attnpool.v_proj.bias", 2, 1, C, 0, 0, 0);
+    add("visual.attnpool.c_proj.weight", 0, 2, embed, C, 0, 0);
+    add("visual.attnpool.c_proj.bias", 2, 1, embed, 0, 0, 0);
+    add("token_embedding.weight", 0, 2, 49408, 512, 0, 0);
+    add("positional_embedding", 0, 2, 77, 512, 0, 0);
+    add_resblocks("transformer.resblocks.", 512, 12);
+    add("ln_final.weight", 1, 1, 512, 0, 0, 0);
+    add("ln_final.bias", 2, 1, 512, 0, 0, 0);
+    add("text_projection", 0, 2, 512, embed, 0, 0);
+    add("logit_scale", 0, 0, 0, 0, 0, 0);
+    return write_specs(dir, "open_clip_model.safetensors", "open_clip_config.json",
+                       "{\"model_cfg\": {\"embed_dim\": 1024, \"quick_gelu\": true, "
+                       "\"vision_cfg\": {\"image_size\": 224, \"layers\": [3, 4, 6, 3], "
+                       "\"width\": 64, \"patch_size\": null}, \"text_cfg\": {\"context_length\": 77, "
+                       "\"vocab_size\": 49408, \"width\": 512, \"heads\": 8, \"layers\": 12}}, "
+                       "\"preprocess_cfg\": {\"mean\": [0.48145466, 0.4578275, 0.40821073], "
+                       "\"std\": [0.26862954, 0.26130258, 0.27577711]}}\n",
+                       "RN50 (OpenAI layout)");
+}
+
+/* Multiply-adds x 2 of one image through the ResNet tower (convolutions,
+ * attention pool), from the geometry in the model info. */
+static double resnet_flops(const clipsearch_model_info *info)
+{
+    double f = 0, H = info->image_size / 2.0, w = info->vision_width;
+    double C = w * 32, T = (info->image_size / 32.0) * (info->image_size / 32.0) + 1;
+    double inplanes = w;
+    f += H * H * 27 * (w / 2) + H * H * 9 * (w / 2) * (w / 2) + H * H * 9 * (w / 2) * w;
+    H /= 2;
+    for (int s = 0; s < 4; s++) {
+        double planes = w * (1 << s);
+        for (int j = 0; j < info->resnet_blocks[s]; j++) {
+            double Ho = (s > 0 && j == 0) ? H / 2 : H;
+            f += H * H * inplanes * planes + H * H * 9 * planes * planes +
+                 Ho * Ho * planes * 4 * planes;
+            if (j == 0)
+                f += Ho * Ho * inplanes * 4 * planes;
+            inplanes = 4 * planes;
+            H = Ho;
+        }
+    }
+    f += 2 * T * C * C + C * C + C * info->projection_dim;
+    return 2 * f;
 }
 
 /* ---- measurements --------------------------------------------------------- */
@@ -241,7 +386,7 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    const char *model_dir = NULL, *write_dir = NULL;
+    const char *model_dir = NULL, *write_dir = NULL, *rn50_dir = NULL;
     int threads = 2, batch = 32, batches = 4, queries = 50, only_write = 0;
     clipsearch_model *model = NULL;
     clipsearch_context *ctx = NULL;
@@ -255,6 +400,8 @@ int main(int argc, char **argv)
             model_dir = argv[++i];
         else if (!strcmp(argv[i], "--write-model") && i + 1 < argc)
             write_dir = model_dir = argv[++i];
+        else if (!strcmp(argv[i], "--write-rn50") && i + 1 < argc)
+            rn50_dir = model_dir = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
@@ -267,7 +414,7 @@ int main(int argc, char **argv)
             only_write = 1;
         else {
             fprintf(stderr,
-                    "usage: bench_engine [--model DIR | --write-model DIR] [--threads N] "
+                    "usage: bench_engine [--model DIR | --write-model DIR | --write-rn50 DIR] [--threads N] "
                     "[--batch B] [--batches K] [--queries Q] [--only-write]\n");
             return 2;
         }
@@ -277,6 +424,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (write_dir && write_random_model(write_dir) != 0)
+        return 1;
+    if (rn50_dir && write_random_rn50(rn50_dir) != 0)
         return 1;
     if (only_write)
         return 0;
@@ -319,6 +468,14 @@ int main(int argc, char **argv)
             if (t0 < best)
                 best = t0;
         }
+        if (info->vision_kind == CLIPSEARCH_VISION_RESNET) {
+            printf("image tower (ResNet %d-%d-%d-%d, width %d): batch %d, %d threads: %.1f img/s "
+                   "(mean of %d), best %.1f img/s, %.1f GFLOP/s\n",
+                   info->resnet_blocks[0], info->resnet_blocks[1], info->resnet_blocks[2],
+                   info->resnet_blocks[3], info->vision_width, batch, threads,
+                   batch * batches / total, batches, batch / best,
+                   resnet_flops(info) * batch / best / 1e9);
+        } else
         /* FLOPs of one image: patch GEMM + per layer QKV/out/MLP + attention. */
         {
             double T = info->image_size / info->patch_size;
