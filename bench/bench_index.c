@@ -324,12 +324,13 @@ static int run_index(const char *model_dir, const char *db, const char *dir, int
     printf("index (%s, %d threads, batch %d): %lld photos encoded in %.2f s: %.2f img/s "
            "(encode phase), %.2f img/s (whole run)\n"
            "  time split (s): walk %.3f, hash %.3f, read+decode+preprocess %.2f (summed "
-           "over workers), encode %.2f, write %.3f, vector index %.3f\n"
+           "over workers), encode %.2f, write %.3f, vector index %.3f, encoder waiting "
+           "for decoded photos %.2f\n"
            "  library: %lld bytes, %.0f bytes per photo\n",
            exact ? "exact" : "fast", threads, batch, (long long)s.encoded, s.seconds,
            s.images_per_second, s.seconds > 0 ? (double)s.encoded / s.seconds : 0,
            s.walk_seconds, s.hash_seconds, s.read_decode_seconds, s.encode_seconds,
-           s.write_seconds, s.index_seconds, (long long)bytes,
+           s.write_seconds, s.index_seconds, s.decode_wait_seconds, (long long)bytes,
            s.encoded ? (double)bytes / (double)s.encoded : 0);
     return 0;
 }

@@ -272,13 +272,14 @@ int main(int argc, char **argv)
                "\"copied\":%lld,\"removed\":%lld,\"failed\":%lld,\"unreadable_folders\":%lld,"
                "\"missing_roots\":%lld,\"seconds\":%.3f,\"images_per_second\":%.2f,"
                "\"time\":{\"walk\":%.3f,\"hash\":%.3f,\"read_decode_preprocess\":%.3f,"
-               "\"encode\":%.3f,\"write\":%.3f,\"index\":%.3f},\"status\":\"%s\"}\n",
+               "\"encode\":%.3f,\"write\":%.3f,\"index\":%.3f,\"decode_wait\":%.3f},"
+               "\"status\":\"%s\"}\n",
                (long long)s.seen, (long long)s.encoded, (long long)s.unchanged,
                (long long)s.moved, (long long)s.copied, (long long)s.removed,
                (long long)s.failed, (long long)s.unreadable_folders,
                (long long)s.missing_roots, s.seconds, s.images_per_second, s.walk_seconds,
                s.hash_seconds, s.read_decode_seconds, s.encode_seconds, s.write_seconds,
-               s.index_seconds, clipsearch_strerror(st));
+               s.index_seconds, s.decode_wait_seconds, clipsearch_strerror(st));
         fflush(stdout);
     }
     return code;

@@ -1298,6 +1298,7 @@ clipsearch_status clipsearch_library_index(clipsearch_library *lib, const char *
         r = cs_pipeline_run(&pp, items, m, sink, &sc, &times, err);
         summary->read_decode_seconds = times.decode_seconds;
         summary->encode_seconds = times.encode_seconds;
+        summary->decode_wait_seconds = times.wait_seconds;
         if (summary->encode_seconds + times.wait_seconds > 0 && summary->encoded > 0)
             summary->images_per_second = (double)summary->encoded / (now() - R.encode_t0);
         if (r != CLIPSEARCH_OK && r != CLIPSEARCH_ERR_INTERRUPTED)

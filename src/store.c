@@ -1,11 +1,13 @@
 /* store.c — the SQLite side of a library (see store.h). */
 #include "store.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "error.h"
 
@@ -106,21 +108,32 @@ clipsearch_status cs_store_error(cs_store *s, clipsearch_error *err, const char 
 {
     int code = sqlite3_extended_errcode(s->db);
     int primary = code & 0xff;
+    int sys = sqlite3_system_errno(s->db);
     clipsearch_status st = CLIPSEARCH_ERR_DATABASE;
     const char *hint = "";
-    if (primary == SQLITE_FULL) {
+    char syshint[160] = "";
+    /* SQLite reports a full disk met while opening or growing the WAL index
+     * as a plain I/O error: the OS error says what happened. */
+    if (primary == SQLITE_FULL ||
+        ((primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN) &&
+         (sys == ENOSPC || sys == EDQUOT))) {
         st = CLIPSEARCH_ERR_IO;
         hint = " (the disk is full; the library is unchanged since the last commit)";
+    } else if (primary == SQLITE_READONLY ||
+               ((primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN) && sys == EROFS)) {
+        st = primary == SQLITE_READONLY ? CLIPSEARCH_ERR_DATABASE : CLIPSEARCH_ERR_IO;
+        hint = " (the library is read-only: check the permissions of the file and its folder)";
     } else if (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN) {
         st = CLIPSEARCH_ERR_IO;
-    } else if (primary == SQLITE_READONLY) {
-        hint = " (the library is read-only: check the permissions of the file and its folder)";
+        if (sys)
+            snprintf(syshint, sizeof syshint, " (%s)", strerror(sys));
     } else if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
         hint = " (another process is writing the library)";
     } else if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
         st = CLIPSEARCH_ERR_FORMAT;
     }
-    return cs_error_set(err, st, "%s: %s: %s%s", s->path, what, sqlite3_errmsg(s->db), hint);
+    return cs_error_set(err, st, "%s: %s: %s%s%s", s->path, what, sqlite3_errmsg(s->db), hint,
+                        syshint);
 }
 
 static sqlite3_stmt *get_stmt(cs_store *s, int which, clipsearch_error *err)
@@ -234,12 +247,66 @@ out:
     return r;
 }
 
+/* The folder of path is writable (by us, on a writable file system). */
+static int folder_writable(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    int n;
+    if (!slash)
+        return access(".", W_OK) == 0;
+    n = (int)(slash - path);
+    if (n == 0)
+        n = 1;
+    if (n >= (int)sizeof dir)
+        return 1;
+    memcpy(dir, path, (size_t)n);
+    dir[n] = '\0';
+    return access(dir, W_OK) == 0;
+}
+
+/* "file:" URI for path with immutable=1, or NULL (out of memory). */
+static char *immutable_uri(const char *path)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(path);
+    char *u = malloc(3 * n + 32), *o = u;
+    if (!u)
+        return NULL;
+    o += sprintf(o, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#' || *p < 0x21 || *p >= 0x7f) {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    strcpy(o, "?immutable=1");
+    return u;
+}
+
+static clipsearch_status open_db(cs_store *s, const char *name, int flags, clipsearch_error *err)
+{
+    if (sqlite3_open_v2(name, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        if (!s->db)
+            return cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "%s: out of memory", s->path);
+        return cs_error_set(err, CLIPSEARCH_ERR_IO, "%s: cannot open the library: %s", s->path,
+                            sqlite3_errmsg(s->db));
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, 30000);
+    return CLIPSEARCH_OK;
+}
+
 clipsearch_status cs_store_open(const char *path, int read_only, cs_store **out,
                                 clipsearch_error *err)
 {
     cs_store *s = NULL;
     clipsearch_status r;
     int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    char *uri = NULL;
     *out = NULL;
     s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
@@ -247,31 +314,52 @@ clipsearch_status cs_store_open(const char *path, int read_only, cs_store **out,
         return cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
     }
     s->read_only = read_only;
-    if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        if (!s->db) {
-            r = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
-            goto fail;
-        }
-        r = cs_error_set(err, CLIPSEARCH_ERR_IO, "%s: cannot open the library: %s", path,
-                         sqlite3_errmsg(s->db));
+    if (!read_only && access(path, F_OK) == 0 &&
+        (access(path, W_OK) != 0 || !folder_writable(path))) {
+        /* SQLite would open it read-only and fail later with a vaguer
+         * message (or, for a WAL database, "unable to open database file"). */
+        r = cs_error_set(err, CLIPSEARCH_ERR_IO,
+                         "%s: the library is read-only (%s): it can be searched but not "
+                         "indexed into",
+                         path, strerror(errno == 0 ? EACCES : errno));
         goto fail;
     }
-    sqlite3_extended_result_codes(s->db, 1);
-    sqlite3_busy_timeout(s->db, 30000);
+    if ((r = open_db(s, path, flags, err)) != CLIPSEARCH_OK)
+        goto fail;
     if (!read_only) {
         /* WAL: readers never block the indexer and see committed batches;
          * synchronous=FULL: a committed batch survives power loss too. */
         if ((r = cs_store_exec(s, "PRAGMA journal_mode=WAL", err)) != CLIPSEARCH_OK)
             goto fail;
     }
-    if ((r = cs_store_exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", err)) !=
-        CLIPSEARCH_OK)
+    r = cs_store_exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", err);
+    if (r == CLIPSEARCH_OK)
+        r = migrate(s, err);
+    if (r != CLIPSEARCH_OK && read_only &&
+        (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_CANTOPEN && !folder_writable(path)) {
+        /* A WAL database on read-only media (a read-only mount, a folder we
+         * may not write): SQLite cannot create the -shm file readers need.
+         * Nobody can be writing it, and a cleanly closed library has no WAL
+         * content, so read the database file as immutable. */
+        sqlite3_close(s->db);
+        s->db = NULL;
+        if (!(uri = immutable_uri(path))) {
+            r = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
+            goto fail;
+        }
+        if ((r = open_db(s, uri, flags | SQLITE_OPEN_URI, err)) != CLIPSEARCH_OK)
+            goto fail;
+        r = cs_store_exec(s, "PRAGMA foreign_keys=ON", err);
+        if (r == CLIPSEARCH_OK)
+            r = migrate(s, err);
+    }
+    if (r != CLIPSEARCH_OK)
         goto fail;
-    if ((r = migrate(s, err)) != CLIPSEARCH_OK)
-        goto fail;
+    free(uri);
     *out = s;
     return CLIPSEARCH_OK;
 fail:
+    free(uri);
     cs_store_close(s);
     return r;
 }

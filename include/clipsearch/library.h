@@ -161,6 +161,9 @@ typedef struct clipsearch_index_summary {
      * worker threads, the others are wall time on the indexing thread). */
     double walk_seconds, hash_seconds, read_decode_seconds, encode_seconds,
         write_seconds, index_seconds;
+    /* Wall time the encoder sat idle waiting for decoded photos (mostly the
+     * first batch: later ones are decoded while the previous is encoded). */
+    double decode_wait_seconds;
 } clipsearch_index_summary;
 
 /*
