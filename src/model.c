@@ -1,5 +1,7 @@
-/* model.c — loading a CLIP checkpoint (Hugging Face layout) into the
- * layout-independent form of model_internal.h.
+/* model.c — loading a CLIP checkpoint into the layout-independent form of
+ * model_internal.h: detecting the layout of a model directory (Hugging Face
+ * or OpenAI / OpenCLIP, the latter in model_openai.c) and the Hugging Face
+ * loader, plus the checked tensor access both loaders share (model_load.h).
  *
  * Geometry comes from the tensor shapes wherever they determine it (widths,
  * layer counts, patch and image size, vocabulary, context, projection);
