@@ -42,10 +42,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ROOT_GET] = "SELECT id FROM roots WHERE path = ?1",
     [ST_ROOT_DONE] = "UPDATE roots SET indexed_at = ?2 WHERE id = ?1",
     [ST_MODEL_FIND] = "SELECT id, name, dim, fingerprint, generation, index_type,"
-                      " (SELECT count(*) FROM embeddings e WHERE e.model_id = m.id)"
+                      " (SELECT count(*) FROM embeddings e INDEXED BY embeddings_file WHERE e.model_id = m.id)"
                       " FROM models m WHERE fingerprint = ?1",
     [ST_MODEL_BY_ID] = "SELECT id, name, dim, fingerprint, generation, index_type,"
-                       " (SELECT count(*) FROM embeddings e WHERE e.model_id = m.id)"
+                       " (SELECT count(*) FROM embeddings e INDEXED BY embeddings_file WHERE e.model_id = m.id)"
                        " FROM models m WHERE id = ?1",
     [ST_MODEL_ADD] = "INSERT INTO models(name, dim, fingerprint, index_type, created_at)"
                      " VALUES(?1, ?2, ?3, ?4, ?5)",
@@ -557,7 +557,7 @@ clipsearch_status cs_store_models(cs_store *s, cs_model_row **rows, size_t *n,
     *n = 0;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT id, name, dim, fingerprint, generation, index_type,"
-                           " (SELECT count(*) FROM embeddings e WHERE e.model_id = m.id)"
+                           " (SELECT count(*) FROM embeddings e INDEXED BY embeddings_file WHERE e.model_id = m.id)"
                            " FROM models m ORDER BY id",
                            -1, &st, NULL) != SQLITE_OK)
         return cs_store_error(s, err, "listing models");
