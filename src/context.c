@@ -4,8 +4,8 @@
  * A batch of images (or texts) is cut into one contiguous share per thread;
  * each thread runs the whole tower over its share with single-threaded
  * OpenBLAS, so threads never wait on each other inside a layer.  A single
- * image or text cannot be split that way, so it runs on the calling thread
- * with OpenBLAS's own threads instead. */
+ * image or text cannot be split that way: its matrix products are split by
+ * output columns over OpenMP threads instead (kernels.c). */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -174,13 +174,14 @@ static clipsearch_status run_chunk(clipsearch_context *ctx, job proto, int n,
                                 "out of memory for a batch of %d", n);
         first += count;
     }
+    /* OpenBLAS always runs single-threaded under the engine: its own worker
+     * threads spin after each call and would fight ours for the cores. */
+    cs_blas_set_threads(1);
     if (nt == 1) {
         ctx->scratch[0].threads = ctx->n_threads;
-        cs_blas_set_threads(ctx->n_threads);
         run_job(&jobs[0]);
         return CLIPSEARCH_OK;
     }
-    cs_blas_set_threads(1);
     for (int t = 0; t < nt; t++)
         ctx->scratch[t].threads = 1;
     for (int t = 1; t < nt; t++)

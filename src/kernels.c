@@ -109,24 +109,45 @@ static void linear_small(const cs_linear *l, const float *x, int rows, float *y,
     }
 }
 
+/* Output columns [o0, o1) of a linear layer, single-threaded sgemm. */
+static void gemm_columns(const cs_linear *l, const float *x, int rows, float *y, int o0, int o1)
+{
+    const int n = o1 - o0;
+    float beta = 0.0f;
+    if (l->b) {
+        for (int r = 0; r < rows; r++)
+            memcpy(y + (size_t)r * l->out + o0, l->b + o0, (size_t)n * sizeof(float));
+        beta = 1.0f;
+    }
+    if (l->w_in_out)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n, l->in, 1.0f, x, l->in,
+                    l->w + o0, l->out, beta, y + o0, l->out);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, l->in, 1.0f, x, l->in,
+                    l->w + (size_t)o0 * l->in, l->in, beta, y + o0, l->out);
+}
+
 void cs_linear_forward(const cs_linear *l, const float *x, int rows, float *y, int threads)
 {
-    float beta = 0.0f;
     if (rows <= CS_SMALL_ROWS) {
         linear_small(l, x, rows, y, threads < 1 ? 1 : threads);
         return;
     }
-    if (l->b) {
-        for (int r = 0; r < rows; r++)
-            memcpy(y + (size_t)r * l->out, l->b, (size_t)l->out * sizeof(float));
-        beta = 1.0f;
+    if (threads <= 1) {
+        gemm_columns(l, x, rows, y, 0, l->out);
+        return;
     }
-    if (l->w_in_out)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, l->out, l->in, 1.0f, x,
-                    l->in, l->w, l->out, beta, y, l->out);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, l->out, l->in, 1.0f, x, l->in,
-                    l->w, l->in, beta, y, l->out);
+    /* One input split by output columns, each thread its own sgemm: OpenBLAS
+     * stays single-threaded, so its worker threads never spin against ours. */
+    {
+        int chunk = ((l->out + threads - 1) / threads + 15) / 16 * 16;
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (int t = 0; t < threads; t++) {
+            int o0 = t * chunk, o1 = o0 + chunk < l->out ? o0 + chunk : l->out;
+            if (o0 < o1)
+                gemm_columns(l, x, rows, y, o0, o1);
+        }
+    }
 }
 
 void cs_layernorm(const cs_norm *n, const float *x, int rows, int dim, float eps, float *y)

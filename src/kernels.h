@@ -10,8 +10,9 @@
 
 /* y[rows][l->out] = x[rows][l->in] . W (+ b).
  * Few rows (a short text query) are memory-bound: they go through a kernel
- * that streams each weight once, split over `threads` OpenMP threads.  More
- * rows go to OpenBLAS sgemm with whatever thread count it was given. */
+ * that streams each weight once.  More rows go to single-threaded OpenBLAS
+ * sgemm.  Either way the output columns are split over `threads` OpenMP
+ * threads (1: the calling thread only). */
 void cs_linear_forward(const cs_linear *l, const float *x, int rows, float *y, int threads);
 
 /* At most this many rows take the streaming kernel. */
@@ -32,7 +33,8 @@ void cs_attention(const float *q, const float *k, const float *v, float *out, in
 /* x[i] += y[i] */
 void cs_add(float *x, const float *y, size_t n);
 
-/* Limits OpenBLAS to n threads for the calls that follow (process-wide). */
+/* Limits OpenBLAS to n threads for the calls that follow (process-wide).
+ * The engine sets 1 and does all its threading itself. */
 void cs_blas_set_threads(int n);
 
 #endif
