@@ -123,13 +123,18 @@ if command -v sqlite3 >/dev/null; then
         [ "$(sqlite3 "$DB/library.sqlite3" "SELECT count(*) FROM files WHERE error IS NOT NULL AND error <> ''")" = "$n_broken" ]
 fi
 
-# ---- re-run: nothing to do, quiet -------------------------------------------------------
-run --db "$DB" --model "$M" --json -q "$P"
+# ---- re-run: nothing to do, quiet; a FIFO named like a photo is not opened -------------
+mkfifo "$P/sub/pipe.jpg" 2>/dev/null
+timeout 120 "$IDX" --db "$DB" --model "$M" --json -q "$P" >"$T/out" 2>"$T/err"
+rc=$?
+out=$(cat "$T/out")
+errout=$(cat "$T/err")
 check "re-run exits 0 (got $rc)" [ "$rc" -eq 0 ]
 expect "re-run" encoded 0
 expect "re-run" unchanged $((n_photos + n_broken))
 expect "re-run" failed 0
 check "-q: nothing on stderr ($errout)" [ -z "$errout" ]
+rm -f "$P/sub/pipe.jpg"
 
 # ---- move, delete, touch ----------------------------------------------------------------
 mv "$P/sub/rocket.jpg" "$P/renamed_rocket.jpg"
