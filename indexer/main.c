@@ -192,13 +192,15 @@ int main(int argc, char **argv)
         case O_THREADS:
             if (parse_int(optarg, 1, 1024, &ip.n_threads)) {
                 fprintf(stderr, "clipsearch-index: --threads wants 1..1024\n");
-                return EXIT_USAGE;
+                code = EXIT_USAGE;
+                goto done;
             }
             break;
         case O_BATCH:
             if (parse_int(optarg, 1, 4096, &ip.batch_size)) {
                 fprintf(stderr, "clipsearch-index: --batch wants 1..4096\n");
-                return EXIT_USAGE;
+                code = EXIT_USAGE;
+                goto done;
             }
             break;
         case O_EXCLUDE: excludes[n_excludes++] = optarg; break;
@@ -208,20 +210,25 @@ int main(int argc, char **argv)
         case O_FAST: ip.preprocess_mode = CLIPSEARCH_PREPROCESS_FAST; break;
         case O_JSON: json = 1; break;
         case 'q': u.quiet = 1; break;
-        case 'h': usage(stdout); return EXIT_DONE;
-        case O_VERSION: printf("clipsearch-index %s\n", clipsearch_version()); return EXIT_DONE;
-        default: usage(stderr); return EXIT_USAGE;
+        case 'h': usage(stdout); code = EXIT_DONE; goto done;
+        case O_VERSION:
+            printf("clipsearch-index %s\n", clipsearch_version());
+            code = EXIT_DONE;
+            goto done;
+        default: usage(stderr); code = EXIT_USAGE; goto done;
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "clipsearch-index: no folder given\n");
         usage(stderr);
-        return EXIT_USAGE;
+        code = EXIT_USAGE;
+        goto done;
     }
     if (!model || !*model) {
         fprintf(stderr, "clipsearch-index: no model: pass --model DIR or set CLIPSEARCH_MODEL "
                         "(get one with: clipsearch model download)\n");
-        return EXIT_USAGE;
+        code = EXIT_USAGE;
+        goto done;
     }
     ip.excludes = excludes;
     ip.n_excludes = n_excludes;
@@ -239,14 +246,13 @@ int main(int argc, char **argv)
 
     if ((st = clipsearch_library_open(db, NULL, &lib, &err)) != CLIPSEARCH_OK) {
         fprintf(stderr, "clipsearch-index: %s\n", err.message);
-        free(excludes);
-        return EXIT_ERROR;
+        code = EXIT_ERROR;
+        goto done;
     }
     st = clipsearch_library_index(lib, model, (const char *const *)(argv + optind),
                                   argc - optind, &ip, &s, &err);
     end_line(&u);
     clipsearch_library_close(lib);
-    free(excludes);
 
     if (st == CLIPSEARCH_OK)
         code = s.missing_roots || s.unreadable_folders ? EXIT_PARTIAL : EXIT_DONE;
@@ -282,5 +288,7 @@ int main(int argc, char **argv)
                s.index_seconds, s.decode_wait_seconds, clipsearch_strerror(st));
         fflush(stdout);
     }
+done:
+    free(excludes);
     return code;
 }
