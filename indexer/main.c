@@ -178,7 +178,7 @@ int main(int argc, char **argv)
     clipsearch_status st;
     const char *db = NULL, *model = getenv("CLIPSEARCH_MODEL");
     const char **excludes = NULL;
-    int n_excludes = 0, json = 0, c, code;
+    int n_excludes = 0, json = 0, c, code, opened = 0;
     ui u = {0};
     struct sigaction sa;
 
@@ -244,15 +244,14 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    if ((st = clipsearch_library_open(db, NULL, &lib, &err)) != CLIPSEARCH_OK) {
-        fprintf(stderr, "clipsearch-index: %s\n", err.message);
-        code = EXIT_ERROR;
-        goto done;
+    memset(&s, 0, sizeof s);
+    if ((st = clipsearch_library_open(db, NULL, &lib, &err)) == CLIPSEARCH_OK) {
+        opened = 1;
+        st = clipsearch_library_index(lib, model, (const char *const *)(argv + optind),
+                                      argc - optind, &ip, &s, &err);
+        end_line(&u);
+        clipsearch_library_close(lib);
     }
-    st = clipsearch_library_index(lib, model, (const char *const *)(argv + optind),
-                                  argc - optind, &ip, &s, &err);
-    end_line(&u);
-    clipsearch_library_close(lib);
 
     if (st == CLIPSEARCH_OK)
         code = s.missing_roots || s.unreadable_folders ? EXIT_PARTIAL : EXIT_DONE;
@@ -266,7 +265,7 @@ int main(int argc, char **argv)
     if (st != CLIPSEARCH_OK)
         fprintf(stderr, "clipsearch-index: %s%s\n", err.message,
                 st == CLIPSEARCH_ERR_INTERRUPTED ? " (work so far is saved)" : "");
-    if (!u.quiet)
+    if (!u.quiet && opened)
         fprintf(stderr,
                 "%lld photos: %lld indexed, %lld unchanged, %lld moved, %lld copies, "
                 "%lld removed, %lld failed; %.1f s (%.1f img/s)\n",
