@@ -38,9 +38,10 @@ static inline float sum16(cs_v16 v)
 /* y[r][o..o+no) for r in [0, nr): a 4 x 4 block of dot products of x rows
  * with weight rows, 16 vector accumulators, so each loaded weight vector
  * serves 4 rows and each loaded x vector 4 outputs.  Spare lanes (nr or no
- * below 4) repeat row 0 and are not stored. */
+ * below 4) repeat row 0 and are not stored.  pf: the next block's weights
+ * (4 x in floats) to prefetch, or NULL. */
 static void block4x4(const float *w, int in, const float *x, int nr, int no, float *y,
-                     int ldy, const float *bias)
+                     int ldy, const float *bias, const float *pf)
 {
     const float *wr[4], *xr[4];
     cs_v16 acc[4][4];
@@ -53,6 +54,15 @@ static void block4x4(const float *w, int in, const float *x, int nr, int no, flo
     }
     for (; k + 16 <= in; k += 16) {
         cs_v16 w0, w1, w2, w3;
+        /* The next block's 4 rows follow these in memory: fetch the same
+         * share of them now, so the next block starts with its weights in
+         * cache (blocks are too short for the hardware prefetcher). */
+        if (pf) {
+            __builtin_prefetch(pf + 4 * k, 0, 3);
+            __builtin_prefetch(pf + 4 * k + 16, 0, 3);
+            __builtin_prefetch(pf + 4 * k + 32, 0, 3);
+            __builtin_prefetch(pf + 4 * k + 48, 0, 3);
+        }
         w0 = load16(wr[0] + k);
         w1 = load16(wr[1] + k);
         w2 = load16(wr[2] + k);
@@ -85,7 +95,8 @@ static void linear_small(const cs_linear *l, const float *x, int rows, float *y,
             for (int r0 = 0; r0 < rows; r0 += 4)
                 block4x4(l->w + (size_t)o * in, in, x + (size_t)r0 * in,
                          rows - r0 < 4 ? rows - r0 : 4, no, y + (size_t)r0 * out + o, out,
-                         l->b ? l->b + o : NULL);
+                         l->b ? l->b + o : NULL,
+                         r0 == 0 && g + 1 < n_groups ? l->w + (size_t)(o + 4) * in : NULL);
         }
     } else {        /* W is [in][out]: y[r] += x[r][k] * W[k], over column blocks. */
         const int block = 256;
