@@ -497,7 +497,11 @@ int main(int argc, char **argv)
         int32_t ids[8] = {49406, 1929, 525, 320, 2117, 530, 518, 49407};
         float *embed = malloc((size_t)info->projection_dim * sizeof(float));
         double *lat = malloc((size_t)queries * sizeof(double));
-        for (int w = 0; w < 3; w++)
+        t0 = now();
+        clipsearch_encode_text(ctx, ids, 1, 8, embed, &err);
+        printf("text query: first in this process %.2f ms (weights paged in, threads started)\n",
+               (now() - t0) * 1e3);
+        for (int w = 0; w < 2; w++)
             clipsearch_encode_text(ctx, ids, 1, 8, embed, &err);
         for (int q = 0; q < queries; q++) {
             t0 = now();

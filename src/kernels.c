@@ -2,6 +2,8 @@
 #include "kernels.h"
 
 #include <cblas.h>
+#include <dlfcn.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -251,6 +253,19 @@ void cs_blas_set_threads(int n)
     static atomic_int current = 0;
     if (n < 1)
         n = 1;
-    if (atomic_exchange(&current, n) != n)
-        openblas_set_num_threads(n);
+    if (atomic_exchange(&current, n) == n)
+        return;
+    openblas_set_num_threads(n);
+    if (n == 1) {
+        /* OpenBLAS's pthread flavour starts worker threads at load time that
+         * spin for ~0.1 s (and again after every threaded call) before they
+         * sleep: on 2 cores that tripled a one-shot search's query time.
+         * Going single-threaded, stop them; OpenBLAS restarts them itself
+         * if a later caller asks for more threads.  Looked up at run time:
+         * not every BLAS (or OpenBLAS flavour) has it. */
+        int (*shutdown)(void) = (int (*)(void))(uintptr_t)dlsym(RTLD_DEFAULT,
+                                                                "blas_thread_shutdown_");
+        if (shutdown)
+            shutdown();
+    }
 }

@@ -13,9 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "error.h"
+#include "kernels.h"
 #include "model_config.h"
 #include "model_internal.h"
 #include "model_load.h"
@@ -94,6 +97,24 @@ void cs_load_release(loader *ld, const float *data)
         free(m->owned[--m->n_owned]);
 }
 
+/* Maps a zero-copy tensor's pages now, in one call, rather than by a page
+ * fault per 64 KB on first use: for a one-shot search the faults of the
+ * text tower's 150 MB would cost more than the query itself.  Embedding
+ * tables are read a few rows at a time and are left to fault lazily. */
+static void populate(const cs_tensor *t)
+{
+#ifdef MADV_POPULATE_READ
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t)t->data & ~(page - 1);
+    uintptr_t end = (uintptr_t)t->data + t->nbytes;
+    if (strstr(t->name, "token_embedding") || t->nbytes < 65536)
+        return;
+    madvise((void *)start, end - start, MADV_POPULATE_READ); /* a hint: errors ignored */
+#else
+    (void)t;
+#endif
+}
+
 const float *cs_load_weight(loader *ld, int ndim, int64_t *shape, const char *fmt, ...)
 {
     char name[256];
@@ -139,8 +160,10 @@ const float *cs_load_weight(loader *ld, int ndim, int64_t *shape, const char *fm
     switch (t->dtype) {
     case CS_DTYPE_F32:
         ld->saw_f32 = 1;
-        if (((uintptr_t)t->data & 3) == 0)
+        if (((uintptr_t)t->data & 3) == 0) {
+            populate(t);
             return t->data; /* zero-copy from the mapping */
+        }
         break;
     case CS_DTYPE_F16: ld->saw_f16 = 1; break;
     case CS_DTYPE_BF16: ld->saw_bf16 = 1; break;
@@ -484,6 +507,10 @@ clipsearch_status clipsearch_model_load(const char *dir, const clipsearch_model_
     int has_config, has_open_clip_config;
     clipsearch_error local_err;
 
+    /* The engine runs OpenBLAS single-threaded and threads itself; settle
+     * that before the load, so OpenBLAS's idle workers stop spinning now
+     * (see cs_blas_set_threads). */
+    cs_blas_set_threads(1);
     if (!err)
         err = &local_err; /* the status of a failed step is read back below */
 
