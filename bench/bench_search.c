@@ -3,6 +3,7 @@
  * library) for a model folder, and times searches in process.
  *
  *   bench_search --model DIR --db DIR [--photos N] [--queries Q] [--query TEXT]
+ *                [--index-type FACTORY]
  *
  * The library gets the model's real fingerprint, so `clipsearch --db DIR
  * --model DIR QUERY` searches it as it would a real one; scripts/bench-search.sh
@@ -43,7 +44,7 @@ static int fail(const clipsearch_error *e)
 
 int main(int argc, char **argv)
 {
-    const char *model_dir = NULL, *db = NULL, *query = "dog on a beach";
+    const char *model_dir = NULL, *db = NULL, *query = "dog on a beach", *index_type = "Flat";
     int64_t photos = 100000;
     int queries = 20;
     clipsearch_error err = {0};
@@ -61,11 +62,13 @@ int main(int argc, char **argv)
             photos = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--queries") && i + 1 < argc)
             queries = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--index-type") && i + 1 < argc)
+            index_type = argv[++i];
         else if (!strcmp(argv[i], "--query") && i + 1 < argc)
             query = argv[++i];
         else {
             fprintf(stderr, "usage: bench_search --model DIR --db DIR [--photos N] "
-                            "[--queries Q] [--query TEXT]\n");
+                            "[--queries Q] [--query TEXT] [--index-type FACTORY]\n");
             return 2;
         }
     }
@@ -100,7 +103,7 @@ int main(int argc, char **argv)
         snprintf(dbfile, sizeof dbfile, "%s/library.sqlite3", db);
         if (!v || cs_store_open(dbfile, 0, &st, &err) != CLIPSEARCH_OK ||
             cs_store_begin_write(st, &err) != CLIPSEARCH_OK ||
-            cs_store_model_get_or_add(st, name, dim, fp, "Flat", &row, &err) != CLIPSEARCH_OK)
+            cs_store_model_get_or_add(st, name, dim, fp, index_type, &row, &err) != CLIPSEARCH_OK)
             return fail(&err);
         for (int64_t i = 0; i < photos; i++) {
             char path[64];
