@@ -302,26 +302,21 @@ static int transformer_hf(loader *ld, cs_transformer *tf, const cs_tower_config 
     return 1;
 }
 
-static int vision_hf(loader *ld, const cs_model_config *cfg)
+int cs_load_patches_and_positions(cs_loader *ld, cs_vision_tower *v, const char *patch_name,
+                                  const char *pos_name)
 {
-    cs_vision_tower *v = &ld->m->vision;
-    int64_t cls[1] = {-1}, patch[4] = {-1, 3, -1, -1}, pos[2] = {-1, -1};
+    int64_t patch[4] = {v->tf.width, 3, -1, -1}, pos[2] = {-1, v->tf.width};
     int P;
-    if (!(v->class_emb = cs_load_weight(ld, 1, cls, "vision_model.embeddings.class_embedding")))
-        return 0;
-    v->tf.width = (int)cls[0];
-    patch[0] = v->tf.width;
-    if (!(v->patch.w = cs_load_weight(ld, 4, patch, "vision_model.embeddings.patch_embedding.weight")))
+    if (!(v->patch.w = cs_load_weight(ld, 4, patch, "%s", patch_name)))
         return 0;
     if (patch[2] != patch[3]) {
-        cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL, "%s: patch embedding is not square (%lldx%lld)",
-                     ld->file, (long long)patch[2], (long long)patch[3]);
+        cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL, "%s: %s: patch is not square (%lldx%lld)",
+                     ld->file, patch_name, (long long)patch[2], (long long)patch[3]);
         return 0;
     }
     P = (int)patch[2];
     v->patch = (cs_linear){.w = v->patch.w, .b = NULL, .in = 3 * P * P, .out = v->tf.width};
-    pos[1] = v->tf.width;
-    if (!(v->pos_emb = cs_load_weight(ld, 2, pos, "vision_model.embeddings.position_embedding.weight")))
+    if (!(v->pos_emb = cs_load_weight(ld, 2, pos, "%s", pos_name)))
         return 0;
     v->patch_size = P;
     v->tokens = (int)pos[0];
@@ -335,7 +330,20 @@ static int vision_hf(loader *ld, const cs_model_config *cfg)
         return 0;
     }
     v->image_size = v->grid * P;
-    if (cfg->vision.image_size != v->image_size && cfg->vision.patch_size == P) {
+    return 1;
+}
+
+static int vision_hf(loader *ld, const cs_model_config *cfg)
+{
+    cs_vision_tower *v = &ld->m->vision;
+    int64_t cls[1] = {-1};
+    if (!(v->class_emb = cs_load_weight(ld, 1, cls, "vision_model.embeddings.class_embedding")))
+        return 0;
+    v->tf.width = (int)cls[0];
+    if (!cs_load_patches_and_positions(ld, v, "vision_model.embeddings.patch_embedding.weight",
+                                       "vision_model.embeddings.position_embedding.weight"))
+        return 0;
+    if (cfg->vision.image_size != v->image_size && cfg->vision.patch_size == v->patch_size) {
         /* Shapes win, but a config that disagrees is worth refusing: the
          * preprocessing would be set up for the wrong size. */
         cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL,

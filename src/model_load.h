@@ -40,6 +40,12 @@ int cs_load_own(cs_loader *ld, float *buf);
  * zero-copy data is left alone. */
 void cs_load_release(cs_loader *ld, const float *data);
 
+/* ViT patch embedding (a conv [width][3][P][P]) and positions
+ * ([1 + grid^2][width]) into v, whose tf.width must be set: fills patch,
+ * pos_emb, patch_size, tokens, grid and image_size; 0 with the error set. */
+int cs_load_patches_and_positions(cs_loader *ld, cs_vision_tower *v, const char *patch_name,
+                                  const char *pos_name);
+
 /* Highest N + 1 over tensors named "<prefix>N.<anything>", 0 if none. */
 int cs_count_layers(const cs_safetensors *st, const char *prefix);
 

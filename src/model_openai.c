@@ -147,8 +147,7 @@ static int vision_vit(cs_loader *ld, const cs_open_clip_config *oc, clipsearch_a
                       int *proj_dim)
 {
     cs_vision_tower *v = &ld->m->vision;
-    int64_t cls[1] = {-1}, patch[4] = {-1, 3, -1, -1}, pos[2] = {-1, -1};
-    int P;
+    int64_t cls[1] = {-1};
     if (oc->vision_n_layers == 4)
         return fail(ld, CLIPSEARCH_ERR_MODEL,
                     "open_clip_config.json describes a ResNet image tower (layers is a list) "
@@ -160,30 +159,12 @@ static int vision_vit(cs_loader *ld, const cs_open_clip_config *oc, clipsearch_a
         return fail(ld, CLIPSEARCH_ERR_MODEL,
                     "open_clip_config.json gives vision width %d but the weights have %d",
                     oc->vision_width, v->tf.width);
-    patch[0] = v->tf.width;
-    if (!(v->patch.w = cs_load_weight(ld, 4, patch, "visual.conv1.weight")))
+    if (!cs_load_patches_and_positions(ld, v, "visual.conv1.weight", "visual.positional_embedding"))
         return 0;
-    if (patch[2] != patch[3])
-        return fail(ld, CLIPSEARCH_ERR_MODEL, "visual.conv1.weight: patch is not square (%lldx%lld)",
-                    (long long)patch[2], (long long)patch[3]);
-    P = (int)patch[2];
-    v->patch = (cs_linear){.w = v->patch.w, .b = NULL, .in = 3 * P * P, .out = v->tf.width};
-    pos[1] = v->tf.width;
-    if (!(v->pos_emb = cs_load_weight(ld, 2, pos, "visual.positional_embedding")))
-        return 0;
-    v->patch_size = P;
-    v->tokens = (int)pos[0];
-    v->grid = 1;
-    while ((v->grid + 1) * (v->grid + 1) <= v->tokens - 1)
-        v->grid++;
-    if (v->tokens < 2 || v->grid * v->grid != v->tokens - 1)
-        return fail(ld, CLIPSEARCH_ERR_MODEL,
-                    "%d vision positions is not 1 + a square number of patches", v->tokens);
-    v->image_size = v->grid * P;
-    if (oc->vision_patch_size && oc->vision_patch_size != P)
+    if (oc->vision_patch_size && oc->vision_patch_size != v->patch_size)
         return fail(ld, CLIPSEARCH_ERR_MODEL,
                     "open_clip_config.json says patch_size %d but the weights have %d",
-                    oc->vision_patch_size, P);
+                    oc->vision_patch_size, v->patch_size);
     if (oc->vision_image_size && oc->vision_image_size != v->image_size)
         return fail(ld, CLIPSEARCH_ERR_MODEL,
                     "open_clip_config.json says image_size %d but the weights are for %d",

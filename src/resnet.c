@@ -42,19 +42,6 @@ static size_t per_image_floats(const cs_resnet *r)
     return m;
 }
 
-static int grow(float **buf, size_t *cap, size_t need)
-{
-    float *p;
-    if (need <= *cap)
-        return 1;
-    p = realloc(*buf, need * sizeof(float));
-    if (!p)
-        return 0;
-    *buf = p;
-    *cap = need;
-    return 1;
-}
-
 int cs_resnet_reserve(cs_scratch *s, const cs_resnet *r, int n)
 {
     size_t per = per_image_floats(r);
@@ -68,7 +55,7 @@ int cs_resnet_reserve(cs_scratch *s, const cs_resnet *r, int n)
     if (need > s->cap_rn) {
         for (int i = 0; i < 4; i++) {
             size_t c = s->cap_rn;
-            if (!grow(&s->rn[i], &c, need))
+            if (!cs_grow_floats(&s->rn[i], &c, need))
                 return 0;
         }
         s->cap_rn = need;
@@ -78,7 +65,7 @@ int cs_resnet_reserve(cs_scratch *s, const cs_resnet *r, int n)
     col = max_sz(col, (size_t)3 * group * r->channels);
     for (int i = 0; i < r->n_blocks; i++)
         col = max_sz(col, (size_t)9 * r->blocks[i].c2.in);
-    return grow(&s->col, &s->cap_col, col);
+    return cs_grow_floats(&s->col, &s->cap_col, col);
 }
 
 static void relu(float *x, size_t n)

@@ -6,7 +6,7 @@
 
 #include "kernels.h"
 
-static int grow(float **buf, size_t *cap, size_t need)
+int cs_grow_floats(float **buf, size_t *cap, size_t need)
 {
     float *p;
     if (need <= *cap)
@@ -29,7 +29,7 @@ int cs_scratch_reserve(cs_scratch *s, int rows, int width, int mlp, int tokens, 
         float **bufs[6] = {&s->x, &s->h, &s->q, &s->k, &s->v, &s->a};
         for (int i = 0; i < 6; i++) {
             size_t c = old;
-            if (!grow(bufs[i], &c, rw))
+            if (!cs_grow_floats(bufs[i], &c, rw))
                 return 0;
         }
         s->cap_rows_width = rw;
@@ -44,9 +44,9 @@ int cs_scratch_reserve(cs_scratch *s, int rows, int width, int mlp, int tokens, 
         s->seq_len = b;
         s->cap_seqs = (size_t)seqs;
     }
-    return grow(&s->m, &s->cap_rows_mlp, (size_t)rows * mlp) &&
-           grow(&s->scores, &s->cap_scores, (size_t)tokens * tokens) &&
-           grow(&s->patches, &s->cap_patches, (size_t)rows * (patch_cols > 0 ? patch_cols : 1));
+    return cs_grow_floats(&s->m, &s->cap_rows_mlp, (size_t)rows * mlp) &&
+           cs_grow_floats(&s->scores, &s->cap_scores, (size_t)tokens * tokens) &&
+           cs_grow_floats(&s->patches, &s->cap_patches, (size_t)rows * (patch_cols > 0 ? patch_cols : 1));
 }
 
 void cs_scratch_free(cs_scratch *s)

@@ -26,6 +26,9 @@ typedef struct cs_scratch {
     size_t cap_rows_width, cap_rows_mlp, cap_scores, cap_patches, cap_seqs;
 } cs_scratch;
 
+/* Grows *buf to hold `need` floats (contents kept); 0 on allocation failure. */
+int cs_grow_floats(float **buf, size_t *cap, size_t need);
+
 /* Makes room for `rows` rows of the given tower; 0 on allocation failure. */
 int cs_scratch_reserve(cs_scratch *s, int rows, int width, int mlp, int tokens, int patch_cols,
                        int seqs);
