@@ -15,78 +15,13 @@
 
 #define TOL 1e-4
 
-typedef struct trace {
-    int width;
-    int max_layers;
-    float *hidden[16]; /* [tokens][width] per layer, first sequence */
-    int tokens[16];
-} trace;
-
-static void capture(void *user, int layer, const float *h, int tokens, int width)
+/* A golden tensor and its element count. */
+static double *golden_n(const cs_safetensors *st, const char *name, int64_t *numel)
 {
-    trace *t = user;
-    if (layer >= 16)
-        return;
-    free(t->hidden[layer]);
-    t->hidden[layer] = malloc((size_t)tokens * width * sizeof(float));
-    memcpy(t->hidden[layer], h, (size_t)tokens * width * sizeof(float));
-    t->tokens[layer] = tokens;
-    t->width = width;
-    if (layer + 1 > t->max_layers)
-        t->max_layers = layer + 1;
-}
-
-static void trace_free(trace *t)
-{
-    for (int i = 0; i < 16; i++)
-        free(t->hidden[i]);
-    memset(t, 0, sizeof *t);
-}
-
-/* Golden tensor as doubles (malloc'd), or NULL with a failed CHECK. */
-static double *golden(const cs_safetensors *st, const char *name, int64_t *numel)
-{
-    const cs_tensor *t = cs_safetensors_find(st, name);
-    double *d;
-    CHECK(t != NULL, "golden tensor %s missing", name);
-    if (!t)
-        return NULL;
-    d = malloc((size_t)t->numel * sizeof *d);
-    CHECK(cs_tensor_to_f64(t, d, NULL) == CLIPSEARCH_OK, "%s not float", name);
-    if (numel)
-        *numel = t->numel;
+    const cs_tensor *t = NULL;
+    double *d = tu_golden(st, name, &t);
+    *numel = t ? t->numel : 0;
     return d;
-}
-
-/* Compares rows*width floats to doubles; reports relative error. */
-static void compare(const char *what, const float *got, const double *want, size_t n)
-{
-    double scale = tu_max_abs(want, n);
-    double diff = tu_max_abs_diff(got, want, n);
-    printf("  %-34s max|diff| %.3g  (%.3g x max|golden| %.3g)\n", what, diff,
-           scale > 0 ? diff / scale : diff, scale);
-    CHECK(diff <= TOL * scale, "%s: max|diff| %g > %g x %g", what, diff, TOL, scale);
-}
-
-static char **image_names(int *count)
-{
-    size_t len;
-    char *json = tu_read_file(tu_fixture("golden/golden.json"), &len);
-    cJSON *root = json ? cJSON_Parse(json) : NULL;
-    cJSON *imgs = root ? cJSON_GetObjectItem(cJSON_GetObjectItem(root, "provenance"), "images")
-                       : NULL;
-    char **names = NULL;
-    int n = 0;
-    CHECK(cJSON_IsArray(imgs), "golden.json: provenance.images missing");
-    if (cJSON_IsArray(imgs)) {
-        names = calloc((size_t)cJSON_GetArraySize(imgs), sizeof *names);
-        const cJSON *it;
-        cJSON_ArrayForEach(it, imgs) names[n++] = strdup(it->valuestring);
-    }
-    cJSON_Delete(root);
-    free(json);
-    *count = n;
-    return names;
 }
 
 static void check_model(const char *model_dir, const char *golden_file, int n_threads,
@@ -98,10 +33,10 @@ static void check_model(const char *model_dir, const char *golden_file, int n_th
     cs_safetensors *gold = NULL, *pix = NULL;
     clipsearch_context_params cp = clipsearch_context_default_params();
     const clipsearch_model_info *info;
-    trace tr = {0};
+    tu_trace tr = {0};
     char name[128];
     int n_images = 0;
-    char **images = image_names(&n_images);
+    char **images = tu_golden_image_names(&n_images);
 
     printf("%s (threads %d, batch %d)\n", model_dir, n_threads, max_batch);
     CHECK(clipsearch_model_load(tu_fixture(model_dir), NULL, &model, &err) == CLIPSEARCH_OK,
@@ -121,29 +56,29 @@ static void check_model(const char *model_dir, const char *golden_file, int n_th
     /* ---- text ---- */
     {
         int64_t n_ids = 0, n_emb = 0;
-        double *ids64 = golden(gold, "input_ids", &n_ids);
-        double *want = golden(gold, "text_embeds", &n_emb);
+        double *ids64 = golden_n(gold, "input_ids", &n_ids);
+        double *want = golden_n(gold, "text_embeds", &n_emb);
         int n = (int)(n_ids / 77);
         int32_t *ids = malloc((size_t)n_ids * sizeof *ids);
         float *got = calloc((size_t)n_emb, sizeof *got);
         for (int64_t i = 0; i < n_ids; i++)
             ids[i] = (int32_t)ids64[i];
         CHECK(n == 48 && n_emb == (int64_t)n * info->projection_dim, "golden text shapes");
-        CHECK(cs_encode_text_traced(ctx, ids, n, 77, got, capture, &tr, &err) == CLIPSEARCH_OK,
+        CHECK(cs_encode_text_traced(ctx, ids, n, 77, got, tu_trace_capture, &tr, &err) == CLIPSEARCH_OK,
               "encode_text: %s", err.message);
-        compare("text_embeds [48]", got, want, (size_t)n_emb);
-        CHECK(tr.max_layers == info->text_layers + 1, "text trace has %d layers", tr.max_layers);
-        for (int l = 0; l < tr.max_layers; l++) {
+        tu_compare("text_embeds [48]", got, want, (size_t)n_emb, TOL);
+        CHECK(tr.layers == info->text_layers + 1, "text trace has %d layers", tr.layers);
+        for (int l = 0; l < tr.layers; l++) {
             int64_t hn;
             double *h;
             snprintf(name, sizeof name, "text_hidden/%d", l);
-            h = golden(gold, name, &hn);
+            h = golden_n(gold, name, &hn);
             /* Only the positions up to the first <|endoftext|> are computed. */
             if (h)
-                compare(name, tr.hidden[l], h, (size_t)tr.tokens[l] * tr.width);
+                tu_compare(name, tr.out[l], h, (size_t)tr.tokens[l] * tr.width[l], TOL);
             free(h);
         }
-        trace_free(&tr);
+        tu_trace_free(&tr);
         free(ids64);
         free(want);
         free(ids);
@@ -156,7 +91,7 @@ static void check_model(const char *model_dir, const char *golden_file, int n_th
         size_t img = (size_t)3 * S * S;
         float *pixels = malloc((size_t)n_images * img * sizeof(float));
         int64_t n_emb = 0;
-        double *want = golden(gold, "image_embeds", &n_emb);
+        double *want = golden_n(gold, "image_embeds", &n_emb);
         float *got = calloc((size_t)n_emb, sizeof *got);
         float *one = calloc((size_t)info->projection_dim, sizeof *one);
         for (int i = 0; i < n_images; i++) {
@@ -168,41 +103,39 @@ static void check_model(const char *model_dir, const char *golden_file, int n_th
                 cs_tensor_to_f32(t, pixels + (size_t)i * img, NULL);
         }
         CHECK(n_emb == (int64_t)n_images * info->projection_dim, "golden image shapes");
-        CHECK(cs_encode_images_traced(ctx, pixels, n_images, got, capture, &tr, &err) ==
+        CHECK(cs_encode_images_traced(ctx, pixels, n_images, got, tu_trace_capture, &tr, &err) ==
                   CLIPSEARCH_OK,
               "encode_images: %s", err.message);
-        compare("image_embeds [18]", got, want, (size_t)n_emb);
+        tu_compare("image_embeds [18]", got, want, (size_t)n_emb, TOL);
         for (int i = 0; i < n_images; i++) {
             char what[96];
             snprintf(what, sizeof what, "  image %s", images[i]);
-            compare(what, got + (size_t)i * info->projection_dim,
-                    want + (size_t)i * info->projection_dim, (size_t)info->projection_dim);
+            tu_compare(what, got + (size_t)i * info->projection_dim,
+                    want + (size_t)i * info->projection_dim, (size_t)info->projection_dim, TOL);
         }
-        CHECK(tr.max_layers == info->vision_layers + 1, "vision trace has %d layers",
-              tr.max_layers);
-        for (int l = 0; l < tr.max_layers; l++) {
+        CHECK(tr.layers == info->vision_layers + 1, "vision trace has %d layers",
+              tr.layers);
+        for (int l = 0; l < tr.layers; l++) {
             double *h;
             snprintf(name, sizeof name, "vision_hidden/%d", l);
-            h = golden(gold, name, NULL);
+            h = tu_golden(gold, name, NULL);
             if (h)
-                compare(name, tr.hidden[l], h, (size_t)tr.tokens[l] * tr.width);
+                tu_compare(name, tr.out[l], h, (size_t)tr.tokens[l] * tr.width[l], TOL);
             free(h);
         }
         /* A single image (OpenBLAS threads, not batch split) gives the same. */
         CHECK(clipsearch_encode_images(ctx, pixels + img * 5, 1, one, &err) == CLIPSEARCH_OK,
               "%s", err.message);
-        compare("image 5 alone", one, want + (size_t)5 * info->projection_dim,
-                (size_t)info->projection_dim);
-        trace_free(&tr);
+        tu_compare("image 5 alone", one, want + (size_t)5 * info->projection_dim,
+                (size_t)info->projection_dim, TOL);
+        tu_trace_free(&tr);
         free(pixels);
         free(want);
         free(got);
         free(one);
     }
 out:
-    for (int i = 0; i < n_images; i++)
-        free(images[i]);
-    free(images);
+    tu_free_strings(images, n_images);
     clipsearch_context_free(ctx);
     clipsearch_model_free(model);
     cs_safetensors_close(gold);

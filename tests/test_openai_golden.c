@@ -16,76 +16,6 @@
 
 #define TOL 1e-4
 
-/* Stage outputs of the first image: [H*W][C] (channels last) per stage. */
-typedef struct trace {
-    float *out[8];
-    int tokens[8], width[8];
-} trace;
-
-static void capture(void *user, int layer, const float *h, int tokens, int width)
-{
-    trace *t = user;
-    if (layer < 0 || layer >= 8)
-        return;
-    free(t->out[layer]);
-    t->out[layer] = malloc((size_t)tokens * width * sizeof(float));
-    memcpy(t->out[layer], h, (size_t)tokens * width * sizeof(float));
-    t->tokens[layer] = tokens;
-    t->width[layer] = width;
-}
-
-static void trace_free(trace *t)
-{
-    for (int i = 0; i < 8; i++)
-        free(t->out[i]);
-    memset(t, 0, sizeof *t);
-}
-
-static double *golden(const cs_safetensors *st, const char *name, const cs_tensor **out)
-{
-    const cs_tensor *t = cs_safetensors_find(st, name);
-    double *d;
-    CHECK(t != NULL, "golden tensor %s missing", name);
-    if (!t)
-        return NULL;
-    d = malloc((size_t)t->numel * sizeof *d);
-    CHECK(cs_tensor_to_f64(t, d, NULL) == CLIPSEARCH_OK, "%s not float", name);
-    if (out)
-        *out = t;
-    return d;
-}
-
-static double compare(const char *what, const float *got, const double *want, size_t n)
-{
-    double scale = tu_max_abs(want, n);
-    double diff = tu_max_abs_diff(got, want, n);
-    double rel = scale > 0 ? diff / scale : diff;
-    printf("  %-34s max|diff| %.3g  (%.3g x max|golden| %.3g)\n", what, diff, rel, scale);
-    CHECK(diff <= TOL * scale, "%s: max|diff| %g > %g x %g", what, diff, TOL, scale);
-    return rel;
-}
-
-static char **image_names(int *count)
-{
-    size_t len;
-    char *json = tu_read_file(tu_fixture("golden/golden.json"), &len);
-    cJSON *root = json ? cJSON_Parse(json) : NULL;
-    cJSON *imgs = root ? cJSON_GetObjectItem(cJSON_GetObjectItem(root, "provenance"), "images")
-                       : NULL;
-    char **names = NULL;
-    int n = 0;
-    CHECK(cJSON_IsArray(imgs), "golden.json: provenance.images missing");
-    if (cJSON_IsArray(imgs)) {
-        const cJSON *it;
-        names = calloc((size_t)cJSON_GetArraySize(imgs), sizeof *names);
-        cJSON_ArrayForEach(it, imgs) names[n++] = strdup(it->valuestring);
-    }
-    cJSON_Delete(root);
-    free(json);
-    *count = n;
-    return names;
-}
-
 /* The golden [C][H][W] activation against our [H*W][C]. */
 static void compare_chw(const char *what, const float *hwc, int hw, int c, const double *chw)
 {
@@ -93,7 +23,7 @@ static void compare_chw(const char *what, const float *hwc, int hw, int c, const
     for (int p = 0; p < hw; p++)
         for (int ch = 0; ch < c; ch++)
             t[(size_t)ch * hw + p] = hwc[(size_t)p * c + ch];
-    compare(what, t, chw, (size_t)hw * c);
+    tu_compare(what, t, chw, (size_t)hw * c, TOL);
     free(t);
 }
 
@@ -106,10 +36,10 @@ static void check_model(const char *model_dir, const char *golden_file, int resn
     cs_safetensors *gold = NULL, *pix = NULL;
     clipsearch_context_params cp = clipsearch_context_default_params();
     const clipsearch_model_info *info;
-    trace tr = {0};
+    tu_trace tr = {0};
     char name[160];
     int n_images = 0;
-    char **images = image_names(&n_images);
+    char **images = tu_golden_image_names(&n_images);
 
     printf("%s (threads %d, batch %d)\n", model_dir, n_threads, max_batch);
     CHECK(clipsearch_model_load(tu_fixture(model_dir), NULL, &model, &err) == CLIPSEARCH_OK,
@@ -155,8 +85,8 @@ static void check_model(const char *model_dir, const char *golden_file, int resn
     /* ---- text ---- */
     {
         const cs_tensor *ti = NULL;
-        double *ids64 = golden(gold, "input_ids", &ti);
-        double *want = golden(gold, "text_embeds", NULL);
+        double *ids64 = tu_golden(gold, "input_ids", &ti);
+        double *want = tu_golden(gold, "text_embeds", NULL);
         int n = ti ? (int)ti->shape[0] : 0, stride = ti ? (int)ti->shape[1] : 1;
         int32_t *ids = malloc((size_t)n * stride * sizeof *ids);
         float *got = calloc((size_t)n * info->projection_dim, sizeof *got);
@@ -166,7 +96,7 @@ static void check_model(const char *model_dir, const char *golden_file, int resn
         CHECK(clipsearch_encode_text(ctx, ids, n, stride, got, &err) == CLIPSEARCH_OK,
               "encode_text: %s", err.message);
         if (want)
-            compare("text_embeds [48]", got, want, (size_t)n * info->projection_dim);
+            tu_compare("text_embeds [48]", got, want, (size_t)n * info->projection_dim, TOL);
         free(ids64);
         free(want);
         free(ids);
@@ -178,7 +108,7 @@ static void check_model(const char *model_dir, const char *golden_file, int resn
         const int S = info->image_size, D = info->projection_dim;
         const size_t img = (size_t)3 * S * S;
         float *pixels = malloc((size_t)n_images * img * sizeof(float));
-        double *want = golden(gold, "image_embeds", NULL);
+        double *want = tu_golden(gold, "image_embeds", NULL);
         float *got = calloc((size_t)n_images * D, sizeof *got);
         float *one = calloc((size_t)D, sizeof *one);
         for (int i = 0; i < n_images; i++) {
@@ -189,15 +119,15 @@ static void check_model(const char *model_dir, const char *golden_file, int resn
             if (t)
                 cs_tensor_to_f32(t, pixels + (size_t)i * img, NULL);
         }
-        CHECK(cs_encode_images_traced(ctx, pixels, n_images, got, resnet ? capture : NULL, &tr,
+        CHECK(cs_encode_images_traced(ctx, pixels, n_images, got, resnet ? tu_trace_capture : NULL, &tr,
                                       &err) == CLIPSEARCH_OK,
               "encode_images: %s", err.message);
         if (want) {
-            compare("image_embeds [18]", got, want, (size_t)n_images * D);
+            tu_compare("image_embeds [18]", got, want, (size_t)n_images * D, TOL);
             for (int i = 0; i < n_images; i++) {
                 char what[96];
                 snprintf(what, sizeof what, "  image %s", images[i]);
-                compare(what, got + (size_t)i * D, want + (size_t)i * D, (size_t)D);
+                tu_compare(what, got + (size_t)i * D, want + (size_t)i * D, (size_t)D, TOL);
             }
         }
         if (resnet) {
@@ -205,7 +135,7 @@ static void check_model(const char *model_dir, const char *golden_file, int resn
                                                   "resnet/layer3", "resnet/layer4"};
             for (int s = 0; s < 4; s++) {
                 const cs_tensor *gt = NULL;
-                double *g = golden(gold, stages[s], &gt);
+                double *g = tu_golden(gold, stages[s], &gt);
                 CHECK(tr.out[s + 1] != NULL, "no trace of stage %d", s + 1);
                 if (g && gt && tr.out[s + 1]) {
                     CHECK(gt->ndim == 3 && gt->shape[0] == tr.width[s + 1] &&
@@ -220,10 +150,10 @@ static void check_model(const char *model_dir, const char *golden_file, int resn
                 free(g);
             }
             {
-                double *g = golden(gold, "resnet/attnpool", NULL);
+                double *g = tu_golden(gold, "resnet/attnpool", NULL);
                 CHECK(tr.out[5] && tr.width[5] == D, "attnpool trace");
                 if (g && tr.out[5])
-                    compare("resnet/attnpool", tr.out[5], g, (size_t)D);
+                    tu_compare("resnet/attnpool", tr.out[5], g, (size_t)D, TOL);
                 free(g);
             }
         }
@@ -231,17 +161,15 @@ static void check_model(const char *model_dir, const char *golden_file, int resn
         CHECK(clipsearch_encode_images(ctx, pixels + img * 5, 1, one, &err) == CLIPSEARCH_OK,
               "%s", err.message);
         if (want)
-            compare("image 5 alone", one, want + (size_t)5 * D, (size_t)D);
-        trace_free(&tr);
+            tu_compare("image 5 alone", one, want + (size_t)5 * D, (size_t)D, TOL);
+        tu_trace_free(&tr);
         free(pixels);
         free(want);
         free(got);
         free(one);
     }
 out:
-    for (int i = 0; i < n_images; i++)
-        free(images[i]);
-    free(images);
+    tu_free_strings(images, n_images);
     clipsearch_context_free(ctx);
     clipsearch_model_free(model);
     cs_safetensors_close(gold);

@@ -1,12 +1,16 @@
 /* testutil.c — see testutil.h. */
 #include "testutil.h"
 
+#include <cjson/cJSON.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "safetensors.h"
 
 int tu_failures = 0;
 int tu_checks = 0;
@@ -179,4 +183,77 @@ const char *tu_program(const char *name)
         dir = CLIPSEARCH_BUILD_DIR;
     snprintf(b, 1024, "%s/%s", dir, name);
     return b;
+}
+
+void tu_trace_capture(void *trace, int layer, const float *hidden, int tokens, int width)
+{
+    tu_trace *t = trace;
+    if (layer < 0 || layer >= 16)
+        return;
+    free(t->out[layer]);
+    t->out[layer] = malloc((size_t)tokens * width * sizeof(float));
+    if (t->out[layer])
+        memcpy(t->out[layer], hidden, (size_t)tokens * width * sizeof(float));
+    t->tokens[layer] = tokens;
+    t->width[layer] = width;
+    if (layer + 1 > t->layers)
+        t->layers = layer + 1;
+}
+
+void tu_trace_free(tu_trace *t)
+{
+    for (int i = 0; i < 16; i++)
+        free(t->out[i]);
+    memset(t, 0, sizeof *t);
+}
+
+double *tu_golden(const cs_safetensors *st, const char *name, const cs_tensor **out)
+{
+    const cs_tensor *t = cs_safetensors_find(st, name);
+    double *d;
+    CHECK(t != NULL, "golden tensor %s missing", name);
+    if (!t)
+        return NULL;
+    d = malloc((size_t)(t->numel ? t->numel : 1) * sizeof *d);
+    CHECK(d && cs_tensor_to_f64(t, d, NULL) == CLIPSEARCH_OK, "%s not numeric", name);
+    if (out)
+        *out = t;
+    return d;
+}
+
+double tu_compare(const char *what, const float *got, const double *want, size_t n, double tol)
+{
+    double scale = tu_max_abs(want, n);
+    double diff = tu_max_abs_diff(got, want, n);
+    double rel = scale > 0 ? diff / scale : diff;
+    printf("  %-34s max|diff| %.3g  (%.3g x max|golden| %.3g)\n", what, diff, rel, scale);
+    CHECK(diff <= tol * scale, "%s: max|diff| %g > %g x %g", what, diff, tol, scale);
+    return rel;
+}
+
+char **tu_golden_image_names(int *count)
+{
+    char *json = tu_read_file(tu_fixture("golden/golden.json"), NULL);
+    cJSON *root = json ? cJSON_Parse(json) : NULL;
+    cJSON *imgs = root ? cJSON_GetObjectItem(cJSON_GetObjectItem(root, "provenance"), "images")
+                       : NULL;
+    char **names = NULL;
+    int n = 0;
+    CHECK(cJSON_IsArray(imgs), "golden.json: provenance.images missing");
+    if (cJSON_IsArray(imgs)) {
+        const cJSON *it;
+        names = calloc((size_t)cJSON_GetArraySize(imgs) + 1, sizeof *names);
+        cJSON_ArrayForEach(it, imgs) names[n++] = strdup(it->valuestring);
+    }
+    cJSON_Delete(root);
+    free(json);
+    *count = n;
+    return names;
+}
+
+void tu_free_strings(char **strings, int count)
+{
+    for (int i = 0; strings && i < count; i++)
+        free(strings[i]);
+    free(strings);
 }

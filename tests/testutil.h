@@ -54,6 +54,36 @@ int tu_run(char *const argv[], char **out);
  * compile-time build dir). */
 const char *tu_program(const char *name);
 
+/* ---- golden data (../shared/fixtures/golden) ---------------------------- */
+
+struct cs_safetensors;
+struct cs_tensor;
+
+/* Per-layer hidden states of the first input, recorded by tu_trace_capture
+ * (a cs_hidden_fn): out[l] is [tokens[l]][width[l]]; layers = highest l + 1. */
+typedef struct tu_trace {
+    float *out[16];
+    int tokens[16], width[16];
+    int layers;
+} tu_trace;
+
+void tu_trace_capture(void *trace, int layer, const float *hidden, int tokens, int width);
+void tu_trace_free(tu_trace *t);
+
+/* Golden tensor `name` as malloc'd doubles (a failed CHECK and NULL when
+ * absent); *out (may be NULL) receives the tensor. */
+double *tu_golden(const struct cs_safetensors *st, const char *name,
+                  const struct cs_tensor **out);
+
+/* CHECKs max|got - want| <= tol * max|want| over n values, prints the
+ * figures, returns the relative difference. */
+double tu_compare(const char *what, const float *got, const double *want, size_t n, double tol);
+
+/* golden.json's provenance.images (the golden image order); free with
+ * tu_free_strings. */
+char **tu_golden_image_names(int *count);
+void tu_free_strings(char **strings, int count);
+
 /* Prints a summary line and returns the exit code (0 when all passed). */
 int tu_finish(const char *test_name);
 
