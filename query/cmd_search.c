@@ -59,43 +59,6 @@ static void usage(FILE *f)
             "not the one the library was built with.\n");
 }
 
-/* YYYY[-MM[-DD[( |T)HH[:MM[:SS]]]]] -> normalised with a space. */
-static int parse_date(const char *in, char *out, size_t size)
-{
-    static const char shape[] = "dddd-dd-dd dd:dd:dd";
-    size_t n = strlen(in);
-    if (n >= size || n > sizeof shape - 1)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = in[i];
-        if (shape[i] == 'd' ? !(c >= '0' && c <= '9')
-                            : !(c == shape[i] || (i == 10 && c == 'T')))
-            return 0;
-        out[i] = i == 10 ? ' ' : c;
-    }
-    out[n] = '\0';
-    /* Only whole fields: 4, 7, 10, 13, 16 or 19 characters. */
-    return n == 4 || n == 7 || n == 10 || n == 13 || n == 16 || n == 19;
-}
-
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p == '\t')
-            fputs("\\t", f);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 static int exit_code_for(clipsearch_status st)
 {
     switch (st) {
@@ -211,7 +174,7 @@ int cmd_search(int argc, char **argv)
             break;
         case OPT_AFTER:
         case OPT_BEFORE:
-            if (!parse_date(optarg, c == OPT_AFTER ? after : before, sizeof after)) {
+            if (clipsearch_parse_date(optarg, c == OPT_AFTER ? after : before) != CLIPSEARCH_OK) {
                 fprintf(stderr,
                         "clipsearch: %s: '%s' is not a date (YYYY, YYYY-MM, YYYY-MM-DD or "
                         "'YYYY-MM-DD HH:MM:SS')\n",
@@ -341,10 +304,10 @@ int cmd_search(int argc, char **argv)
                 break;
             default:
                 printf("{\"rank\":%d,\"score\":%.6f,\"path\":", i + 1, (double)it->score);
-                json_string(stdout, it->path);
+                cli_print_json_string(stdout, it->path);
                 printf(",\"width\":%d,\"height\":%d,\"taken\":", it->width, it->height);
                 if (it->taken[0])
-                    json_string(stdout, it->taken);
+                    cli_print_json_string(stdout, it->taken);
                 else
                     fputs("null", stdout);
                 fputs("}\n", stdout);

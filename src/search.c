@@ -63,6 +63,26 @@ clipsearch_status clipsearch_query_term_parse(const char *arg, float sign,
     return CLIPSEARCH_OK;
 }
 
+clipsearch_status clipsearch_parse_date(const char *in, char out[CLIPSEARCH_DATE_SIZE])
+{
+    static const char shape[] = "dddd-dd-dd dd:dd:dd";
+    size_t n;
+    if (!in || !out)
+        return CLIPSEARCH_ERR_INVALID_ARGUMENT;
+    n = strlen(in);
+    /* Only whole fields: 4, 7, 10, 13, 16 or 19 characters. */
+    if (n != 4 && n != 7 && n != 10 && n != 13 && n != 16 && n != 19)
+        return CLIPSEARCH_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        if (shape[i] == 'd' ? !(c >= '0' && c <= '9') : !(c == shape[i] || (i == 10 && c == 'T')))
+            return CLIPSEARCH_ERR_INVALID_ARGUMENT;
+        out[i] = i == 10 ? ' ' : c;
+    }
+    out[n] = '\0';
+    return CLIPSEARCH_OK;
+}
+
 /* ---- the searcher ---------------------------------------------------------- */
 
 struct clipsearch_searcher {

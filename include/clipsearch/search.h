@@ -45,6 +45,16 @@ clipsearch_status clipsearch_query_term_parse(const char *arg, float sign,
                                               clipsearch_query_term *out,
                                               clipsearch_error *err);
 
+/* Size of a normalised date: "YYYY-MM-DD HH:MM:SS" and its NUL. */
+#define CLIPSEARCH_DATE_SIZE 20
+
+/* Checks a date given as YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH,
+ * YYYY-MM-DD HH:MM or YYYY-MM-DD HH:MM:SS (a 'T' may replace the space) and
+ * writes it to out with a space, ready for clipsearch_search_params'
+ * taken_after/taken_before (string comparison then orders dates).
+ * CLIPSEARCH_ERR_INVALID_ARGUMENT otherwise.  Thread-safe. */
+clipsearch_status clipsearch_parse_date(const char *in, char out[CLIPSEARCH_DATE_SIZE]);
+
 typedef struct clipsearch_searcher clipsearch_searcher;
 
 typedef struct clipsearch_searcher_params {
