@@ -15,6 +15,7 @@
 
 #include "clipsearch/library.h"
 #include "error.h"
+#include "model_internal.h"
 #include "hub.h"
 
 /* ---- names ------------------------------------------------------------------ */
@@ -232,12 +233,19 @@ static int is_file(const char *dir, const char *name, int64_t *size)
     return 1;
 }
 
-/* A folder with config.json + model.safetensors: fills *m (but repo/source). */
+/* A model folder: a config (Hugging Face's config.json or OpenCLIP's
+ * open_clip_config.json) and weights the loader reads.  Fills *m (but
+ * repo/source). */
 static int complete_model(const char *dir, clipsearch_installed_model *m)
 {
     int64_t size = 0;
-    if (!is_file(dir, "config.json", NULL) || !is_file(dir, "model.safetensors", &size))
+    char weights[PATH_MAX];
+    struct stat st;
+    if (!is_file(dir, "config.json", NULL) && !is_file(dir, "open_clip_config.json", NULL))
         return 0;
+    if (!cs_model_weights_path(dir, weights, sizeof weights) || stat(weights, &st) != 0)
+        return 0;
+    size = st.st_size;
     if (m) {
         snprintf(m->path, sizeof m->path, "%s", dir);
         m->weights_bytes = size;
@@ -401,9 +409,11 @@ clipsearch_status clipsearch_model_resolve(const char *name, char *buf, size_t s
     if (!name || !*name)
         return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "empty model name");
     if (stat(name, &st) == 0 && S_ISDIR(st.st_mode)) {
-        if (!is_file(name, "config.json", NULL))
+        if (!is_file(name, "config.json", NULL) && !cs_model_weights_path(name, p, sizeof p))
             return cs_error_set(err, CLIPSEARCH_ERR_MODEL,
-                                "%s: not a model folder (no config.json)", name);
+                                "%s: not a model folder (no config.json, no "
+                                "model.safetensors or open_clip_*.safetensors)",
+                                name);
         return put(buf, size, name, err);
     }
     /* Accept the folder spelling ORG--NAME too. */

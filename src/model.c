@@ -501,13 +501,24 @@ static int hf_layout(const cs_safetensors *st)
     return 0;
 }
 
+int cs_model_weights_path(const char *dir, char *path, size_t size)
+{
+    /* In the order they are looked for: Hugging Face's, then those OpenCLIP
+     * repositories carry. */
+    static const char *const names[] = {"model.safetensors", "open_clip_model.safetensors",
+                                        "open_clip_pytorch_model.safetensors"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (snprintf(path, size, "%s/%s", dir, names[i]) < (int)size && file_exists(path))
+            return 1;
+    }
+    if (size)
+        path[0] = '\0';
+    return 0;
+}
+
 clipsearch_status clipsearch_model_load(const char *dir, const clipsearch_model_params *params,
                                         clipsearch_model **out, clipsearch_error *err)
 {
-    /* Weight file names, in the order they are looked for: Hugging Face's,
-     * then those OpenCLIP repositories carry. */
-    static const char *const weight_files[] = {"model.safetensors", "open_clip_model.safetensors",
-                                               "open_clip_pytorch_model.safetensors"};
     clipsearch_model_params p = params ? *params : clipsearch_model_default_params();
     clipsearch_model *m = NULL;
     clipsearch_status rc = CLIPSEARCH_OK;
@@ -532,15 +543,7 @@ clipsearch_status clipsearch_model_load(const char *dir, const clipsearch_model_
     has_config = file_exists(path);
     snprintf(path, sizeof path, "%s/open_clip_config.json", dir);
     has_open_clip_config = file_exists(path);
-    weights_path[0] = '\0';
-    for (size_t i = 0; i < sizeof weight_files / sizeof weight_files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, weight_files[i]);
-        if (file_exists(path)) {
-            snprintf(weights_path, sizeof weights_path, "%s", path);
-            break;
-        }
-    }
-    if (!weights_path[0]) {
+    if (!cs_model_weights_path(dir, weights_path, sizeof weights_path)) {
         if (!has_config && !has_open_clip_config)
             return cs_error_set(err, CLIPSEARCH_ERR_NOT_FOUND,
                                 "%s: no config.json, open_clip_config.json or weights "

@@ -117,6 +117,11 @@ struct clipsearch_model {
     char *dir;
 };
 
+/* The weight file of model folder `dir`: model.safetensors, else
+ * open_clip_model.safetensors, else open_clip_pytorch_model.safetensors.
+ * Writes its path to path[size]; 0 (and "") when there is none. */
+int cs_model_weights_path(const char *dir, char *path, size_t size);
+
 /* Called with the hidden state of the first sequence of a batch: the input
  * of layer `layer` (0..layers-1) and, for layer == layers, the output of the
  * last one.  For tests that localise differences against the reference.
