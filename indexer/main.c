@@ -3,6 +3,7 @@
  * summary, exit codes. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,9 @@ static void usage(FILE *f)
             "options:\n"
             "  --db PATH           library folder (default: $CLIPSEARCH_DB, else\n"
             "                      $XDG_DATA_HOME/clipsearch, else ~/.local/share/clipsearch)\n"
-            "  --model DIR         CLIP model folder (default: $CLIPSEARCH_MODEL)\n"
+            "  --model DIR|REPO    CLIP model folder, or an installed model such as\n"
+            "                      laion/CLIP-ViT-B-32-laion2B-s34B-b79K (default:\n"
+            "                      $CLIPSEARCH_MODEL, else that model if installed)\n"
             "  --threads N         worker threads (default: all cores)\n"
             "  --batch N           photos per encode batch and transaction (default 32)\n"
             "  --exclude GLOB      skip files and folders matching GLOB (repeatable)\n"
@@ -177,6 +180,7 @@ int main(int argc, char **argv)
     clipsearch_library *lib = NULL;
     clipsearch_status st;
     const char *db = NULL, *model = getenv("CLIPSEARCH_MODEL");
+    char model_dir[PATH_MAX];
     const char **excludes = NULL;
     int n_excludes = 0, json = 0, c, code, opened = 0;
     ui u = {0};
@@ -224,12 +228,20 @@ int main(int argc, char **argv)
         code = EXIT_USAGE;
         goto done;
     }
-    if (!model || !*model) {
-        fprintf(stderr, "clipsearch-index: no model: pass --model DIR or set CLIPSEARCH_MODEL "
-                        "(get one with: clipsearch model download)\n");
-        code = EXIT_USAGE;
+    /* A folder, or a repository name found among the installed models;
+     * with neither --model nor CLIPSEARCH_MODEL, the default model if it
+     * was downloaded. */
+    if (clipsearch_model_resolve(model && *model ? model : CLIPSEARCH_DEFAULT_MODEL_REPO,
+                                 model_dir, sizeof model_dir, &err) != CLIPSEARCH_OK) {
+        if (model && *model)
+            fprintf(stderr, "clipsearch-index: %s\n", err.message);
+        else
+            fprintf(stderr, "clipsearch-index: no model: pass --model DIR or set "
+                            "CLIPSEARCH_MODEL (get one with: clipsearch model download)\n");
+        code = model && *model ? EXIT_MODEL : EXIT_USAGE;
         goto done;
     }
+    model = model_dir;
     ip.excludes = excludes;
     ip.n_excludes = n_excludes;
     ip.progress = on_progress;

@@ -178,6 +178,17 @@ check "default location: exits 0 (got $rc)" [ "$rc" -eq 0 ]
 check "default location is \$XDG_DATA_HOME/clipsearch" \
     [ -f "$XDG_DATA_HOME/clipsearch/library.sqlite3" ]
 
+# ---- no --model, no CLIPSEARCH_MODEL: the default model, once installed -------------------
+run --db "$T/lib3" --json -q "$T/p2"
+check "no model installed: usage error (got $rc)" [ "$rc" -eq 2 ]
+mkdir -p "$XDG_CACHE_HOME/clipsearch/models"
+cp -r "$M" "$XDG_CACHE_HOME/clipsearch/models/laion--CLIP-ViT-B-32-laion2B-s34B-b79K"
+run --db "$T/lib3" --json -q "$T/p2"
+check "default installed model: exits 0 (got $rc)" [ "$rc" -eq 0 ]
+expect "default installed model" encoded 2
+run --db "$T/lib4" --model laion/CLIP-ViT-B-32-laion2B-s34B-b79K --json -q "$T/p2"
+check "--model ORG/NAME of an installed model: exits 0 (got $rc)" [ "$rc" -eq 0 ]
+
 # ---- the library is searchable by the search program -------------------------------------
 if [ -x "$CS" ]; then
     res=$("$CS" --db "$DB" --model "$M" --image "$P/astronaut.jpg" -n 1 --json 2>"$T/cs.err")
