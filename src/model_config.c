@@ -145,49 +145,6 @@ out:
     return rc;
 }
 
-clipsearch_status cs_preprocessor_config_parse(const char *json, size_t len, const char *name,
-                                               cs_model_config *cfg, clipsearch_error *err)
-{
-    clipsearch_status rc = CLIPSEARCH_OK;
-    static const char *keys[2] = {"image_mean", "image_std"};
-    cJSON *root = cJSON_ParseWithLength(json, len);
-    if (!root || !cJSON_IsObject(root)) {
-        rc = cs_error_set(err, CLIPSEARCH_ERR_MODEL, "%s: not a JSON object", name);
-        goto out;
-    }
-    for (int k = 0; k < 2; k++) {
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, keys[k]);
-        float vals[3];
-        if (!arr || cJSON_IsNull(arr))
-            continue;
-        if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) != 3) {
-            rc = cs_error_set(err, CLIPSEARCH_ERR_MODEL, "%s: %s must be an array of 3 numbers",
-                              name, keys[k]);
-            goto out;
-        }
-        for (int c = 0; c < 3; c++) {
-            const cJSON *v = cJSON_GetArrayItem(arr, c);
-            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
-                (k == 1 && !(v->valuedouble > 0))) {
-                rc = cs_error_set(err, CLIPSEARCH_ERR_MODEL, "%s: %s[%d] is not a valid number",
-                                  name, keys[k], c);
-                goto out;
-            }
-            vals[c] = (float)v->valuedouble;
-        }
-        memcpy(k ? cfg->image_std : cfg->image_mean, vals, sizeof vals);
-    }
-out:
-    cJSON_Delete(root);
-    return rc;
-}
-
-void cs_open_clip_config_defaults(cs_open_clip_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->quick_gelu = -1;
-}
-
 /* A float array of 3 finite numbers (positive when `positive`). */
 static clipsearch_status get_triple(const cJSON *obj, const char *key, int positive, float *out,
                                     int *given, const char *name, const char *where,
@@ -202,7 +159,8 @@ static clipsearch_status get_triple(const cJSON *obj, const char *key, int posit
                             name, where, key);
     for (int c = 0; c < 3; c++) {
         const cJSON *v = cJSON_GetArrayItem(arr, c);
-        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+        /* Checked as floats: 1e39 is a finite double but an infinite float. */
+        if (!cJSON_IsNumber(v) || !isfinite((float)v->valuedouble) ||
             (positive && !((float)v->valuedouble > 0)))
             return cs_error_set(err, CLIPSEARCH_ERR_MODEL, "%s: %s%s[%d] is not a valid number",
                                 name, where, key, c);
@@ -212,6 +170,28 @@ static clipsearch_status get_triple(const cJSON *obj, const char *key, int posit
     *given = 1;
     return CLIPSEARCH_OK;
 }
+
+clipsearch_status cs_preprocessor_config_parse(const char *json, size_t len, const char *name,
+                                               cs_model_config *cfg, clipsearch_error *err)
+{
+    clipsearch_status rc = CLIPSEARCH_OK;
+    int given = 0;
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    if (!root || !cJSON_IsObject(root))
+        rc = cs_error_set(err, CLIPSEARCH_ERR_MODEL, "%s: not a JSON object", name);
+    else if ((rc = get_triple(root, "image_mean", 0, cfg->image_mean, &given, name, "", err)) ==
+             CLIPSEARCH_OK)
+        rc = get_triple(root, "image_std", 1, cfg->image_std, &given, name, "", err);
+    cJSON_Delete(root);
+    return rc;
+}
+
+void cs_open_clip_config_defaults(cs_open_clip_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->quick_gelu = -1;
+}
+
 
 /* Fails when `key` is present and "set": a true boolean, a non-empty string,
  * a number other than 0, or (for `allowed`) a string other than it. */
