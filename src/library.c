@@ -34,6 +34,13 @@ struct clipsearch_library {
     /* The vector index last used for searching. */
     cs_vindex *vi;
     int64_t vi_model, vi_generation;
+    /* A vector index file being read in the background (prefetch). */
+    pthread_t prefetch_thread;
+    int prefetching;          /* the thread runs or has not been joined */
+    int64_t prefetch_model;
+    char prefetch_path[PATH_MAX];
+    cs_vindex *prefetched;    /* its result, NULL if unreadable */
+    cs_vindex_tag prefetched_tag;
 };
 
 static double now(void)
@@ -174,10 +181,15 @@ fail:
     return r;
 }
 
+static cs_vindex *take_prefetched(clipsearch_library *lib, int64_t model_id,
+                                  cs_vindex_tag *tag);
+
 void clipsearch_library_close(clipsearch_library *lib)
 {
+    cs_vindex_tag tag;
     if (!lib)
         return;
+    cs_vindex_free(take_prefetched(lib, -1, &tag));
     cs_vindex_free(lib->vi);
     cs_store_close(lib->store);
     free(lib->dir);
@@ -259,6 +271,55 @@ static void vindex_path(const clipsearch_library *lib, int64_t model_id, char *b
     snprintf(buf, size, "%s/vectors-%lld.faiss", lib->dir, (long long)model_id);
 }
 
+/* The file reading half of loading an index, on its own thread: no SQLite,
+ * so it can overlap whatever the caller does next (loading the model). */
+static void *prefetch_main(void *arg)
+{
+    clipsearch_library *lib = arg;
+    if (cs_vindex_read(lib->prefetch_path, &lib->prefetched_tag, &lib->prefetched, NULL) !=
+        CLIPSEARCH_OK)
+        lib->prefetched = NULL;
+    return NULL;
+}
+
+/* Waits for a prefetch and hands over its index if it was for model_id
+ * (-1: none wanted; it is discarded).  NULL when there was none. */
+static cs_vindex *take_prefetched(clipsearch_library *lib, int64_t model_id, cs_vindex_tag *tag)
+{
+    cs_vindex *v;
+    if (!lib->prefetching)
+        return NULL;
+    pthread_join(lib->prefetch_thread, NULL);
+    lib->prefetching = 0;
+    v = lib->prefetched;
+    lib->prefetched = NULL;
+    if (v && lib->prefetch_model != model_id) {
+        cs_vindex_free(v);
+        v = NULL;
+    }
+    if (v)
+        *tag = lib->prefetched_tag;
+    return v;
+}
+
+clipsearch_status clipsearch_library_prefetch_index(clipsearch_library *lib,
+                                                    const clipsearch_library_model *model,
+                                                    clipsearch_error *err)
+{
+    cs_vindex_tag tag;
+    if (!lib || !model)
+        return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "NULL argument to prefetch");
+    cs_vindex_free(take_prefetched(lib, -1, &tag));
+    if (lib->vi && lib->vi_model == model->id)
+        return CLIPSEARCH_OK; /* already in memory */
+    lib->prefetch_model = model->id;
+    vindex_path(lib, model->id, lib->prefetch_path, sizeof lib->prefetch_path);
+    if (pthread_create(&lib->prefetch_thread, NULL, prefetch_main, lib) != 0)
+        return CLIPSEARCH_OK; /* only an optimisation: the search reads it itself */
+    lib->prefetching = 1;
+    return CLIPSEARCH_OK;
+}
+
 /* Makes lib->vi the index of model_id for the database state seen by the
  * current transaction (callers hold a read or write transaction). */
 static clipsearch_status ensure_vindex(clipsearch_library *lib, int64_t model_id, int save,
@@ -277,7 +338,9 @@ static clipsearch_status ensure_vindex(clipsearch_library *lib, int64_t model_id
     if (lib->vi && lib->vi_model == model_id && lib->vi_generation == m.generation)
         return CLIPSEARCH_OK;
     vindex_path(lib, model_id, path, sizeof path);
-    if (cs_vindex_read(path, &tag, &v, NULL) == CLIPSEARCH_OK) {
+    /* A prefetched index is checked against the database like a read one. */
+    if ((v = take_prefetched(lib, model_id, &tag)) != NULL ||
+        cs_vindex_read(path, &tag, &v, NULL) == CLIPSEARCH_OK) {
         if (tag.model_id == model_id && tag.generation == m.generation &&
             tag.count == m.n_embeddings && tag.dim == m.dim)
             goto have;

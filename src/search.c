@@ -241,6 +241,9 @@ clipsearch_status clipsearch_searcher_open(const clipsearch_searcher_params *par
         goto fail;
     if ((r = pick_model(s, params->model, err)) != CLIPSEARCH_OK)
         goto fail;
+    /* Read the vector index while the caller loads the model and embeds
+     * the query: the two are the bulk of a one-shot search. */
+    clipsearch_library_prefetch_index(s->lib, &s->model, NULL);
     s->times.load_seconds += now() - t0;
     *out = s;
     return CLIPSEARCH_OK;
@@ -268,7 +271,10 @@ static clipsearch_status load_tower(clipsearch_searcher *s, int tower, clipsearc
                          clipsearch_model_get_info(*m)->projection_dim, s->model.dim);
         return r;
     }
-    cp.n_threads = s->n_threads;
+    /* A text query by default on one thread: the vector index is read on
+     * the other core meanwhile (prefetch), and a second encoding thread
+     * would only wait for it.  A photo is worth all cores. */
+    cp.n_threads = s->n_threads > 0 ? s->n_threads : tower == CLIPSEARCH_TOWER_TEXT ? 1 : 0;
     cp.max_batch = 1;
     if ((r = clipsearch_context_new(*m, &cp, c, err)) != CLIPSEARCH_OK)
         return r;

@@ -229,6 +229,19 @@ clipsearch_status clipsearch_library_search(clipsearch_library *lib,
 
 void clipsearch_search_results_free(clipsearch_search_results *results);
 
+/*
+ * Starts reading `model`'s vector index file on a background thread, so that
+ * a search issued after the query is embedded finds it in memory: a search
+ * process can load the model and the index at the same time.  Optional; the
+ * index is still checked against the database when the search adopts it,
+ * and a missing or stale file is rebuilt then, as without a prefetch.  The
+ * next call on `lib` that needs the index (or clipsearch_library_close) waits
+ * for the thread.  Same thread rules as the other calls.
+ */
+clipsearch_status clipsearch_library_prefetch_index(clipsearch_library *lib,
+                                                    const clipsearch_library_model *model,
+                                                    clipsearch_error *err);
+
 /* Embedding of an indexed photo (by absolute path) into out[model->dim].
  * CLIPSEARCH_ERR_NOT_FOUND if the photo is not in the library. */
 clipsearch_status clipsearch_library_get_embedding(clipsearch_library *lib,

@@ -64,7 +64,8 @@ typedef struct clipsearch_searcher_params {
                               fingerprint is the library's */
     const char *vocab;     /* tokenizer table (see clipsearch_tokenizer_load);
                               NULL: the model folder's */
-    int n_threads;         /* encoder threads; <= 0: all cores */
+    int n_threads;         /* encoder threads; <= 0: 1 for text (the vector index
+                              is read meanwhile), all cores for photos */
 } clipsearch_searcher_params;
 
 clipsearch_searcher_params clipsearch_searcher_default_params(void);
