@@ -333,6 +333,21 @@ int cs_load_patches_and_positions(cs_loader *ld, cs_vision_tower *v, const char 
     return 1;
 }
 
+int cs_load_token_embeddings(cs_loader *ld, cs_text_tower *t, const char *tok_name,
+                             const char *pos_name)
+{
+    int64_t tok[2] = {-1, -1}, pos[2] = {-1, -1};
+    if (!(t->tok_emb = cs_load_weight(ld, 2, tok, "%s", tok_name)))
+        return 0;
+    t->vocab = (int)tok[0];
+    t->tf.width = (int)tok[1];
+    pos[1] = t->tf.width;
+    if (!(t->pos_emb = cs_load_weight(ld, 2, pos, "%s", pos_name)))
+        return 0;
+    t->context = (int)pos[0];
+    return 1;
+}
+
 static int vision_hf(loader *ld, const cs_model_config *cfg)
 {
     cs_vision_tower *v = &ld->m->vision;
@@ -361,15 +376,9 @@ static int vision_hf(loader *ld, const cs_model_config *cfg)
 static int text_hf(loader *ld, const cs_model_config *cfg)
 {
     cs_text_tower *t = &ld->m->text;
-    int64_t tok[2] = {-1, -1}, pos[2] = {-1, -1};
-    if (!(t->tok_emb = cs_load_weight(ld, 2, tok, "text_model.embeddings.token_embedding.weight")))
+    if (!cs_load_token_embeddings(ld, t, "text_model.embeddings.token_embedding.weight",
+                                  "text_model.embeddings.position_embedding.weight"))
         return 0;
-    t->vocab = (int)tok[0];
-    t->tf.width = (int)tok[1];
-    pos[1] = t->tf.width;
-    if (!(t->pos_emb = cs_load_weight(ld, 2, pos, "text_model.embeddings.position_embedding.weight")))
-        return 0;
-    t->context = (int)pos[0];
     t->eot_id = cfg->text.eos_id;
     if (t->eot_id >= t->vocab) {
         cs_error_set(ld->err, CLIPSEARCH_ERR_MODEL, "%s: eos_token_id %d is outside the vocabulary (%d)",

@@ -46,6 +46,12 @@ void cs_load_release(cs_loader *ld, const float *data);
 int cs_load_patches_and_positions(cs_loader *ld, cs_vision_tower *v, const char *patch_name,
                                   const char *pos_name);
 
+/* Token embeddings ([vocab][width]) and positions ([context][width]) into
+ * t: fills tok_emb, pos_emb, vocab, tf.width and context; 0 with the error
+ * set. */
+int cs_load_token_embeddings(cs_loader *ld, cs_text_tower *t, const char *tok_name,
+                             const char *pos_name);
+
 /* Highest N + 1 over tensors named "<prefix>N.<anything>", 0 if none. */
 int cs_count_layers(const cs_safetensors *st, const char *prefix);
 

@@ -356,15 +356,8 @@ static int text_tower(cs_loader *ld, const cs_open_clip_config *oc, clipsearch_a
                       int *proj_dim)
 {
     cs_text_tower *t = &ld->m->text;
-    int64_t tok[2] = {-1, -1}, pos[2] = {-1, -1};
-    if (!(t->tok_emb = cs_load_weight(ld, 2, tok, "token_embedding.weight")))
+    if (!cs_load_token_embeddings(ld, t, "token_embedding.weight", "positional_embedding"))
         return 0;
-    t->vocab = (int)tok[0];
-    t->tf.width = (int)tok[1];
-    pos[1] = t->tf.width;
-    if (!(t->pos_emb = cs_load_weight(ld, 2, pos, "positional_embedding")))
-        return 0;
-    t->context = (int)pos[0];
     if (oc->text_width && oc->text_width != t->tf.width)
         return fail(ld, CLIPSEARCH_ERR_MODEL,
                     "open_clip_config.json gives text width %d but the weights have %d",
