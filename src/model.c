@@ -403,28 +403,38 @@ static int projection_hf(loader *ld, cs_linear *l, int width, const char *name, 
     return 1;
 }
 
+void cs_load_fill_tower_info(clipsearch_model *m)
+{
+    clipsearch_model_info *i = &m->info;
+    if (m->towers & CLIPSEARCH_TOWER_VISION) {
+        const cs_vision_tower *v = &m->vision;
+        i->image_size = v->image_size;
+        i->patch_size = v->patch_size;
+        i->vision_width = v->tf.width;
+        i->vision_layers = v->tf.layers;
+        i->vision_heads = v->tf.heads;
+        i->vision_act = v->tf.act;
+        i->vision_eps = v->tf.eps;
+    }
+    if (m->towers & CLIPSEARCH_TOWER_TEXT) {
+        const cs_text_tower *t = &m->text;
+        i->context_length = t->context;
+        i->vocab_size = t->vocab;
+        i->text_width = t->tf.width;
+        i->text_layers = t->tf.layers;
+        i->text_heads = t->tf.heads;
+        i->text_act = t->tf.act;
+        i->text_eps = t->tf.eps;
+        i->eot_token_id = t->eot_id;
+    }
+}
+
 static void fill_info(clipsearch_model *m, const cs_model_config *cfg, const loader *ld)
 {
     clipsearch_model_info *i = &m->info;
-    const cs_vision_tower *v = &m->vision;
-    const cs_text_tower *t = &m->text;
-    i->image_size = v->image_size;
-    i->patch_size = v->patch_size;
-    i->vision_width = v->tf.width;
-    i->vision_layers = v->tf.layers;
-    i->vision_heads = v->tf.heads;
-    i->vision_act = v->tf.act;
-    i->vision_eps = v->tf.eps;
+    cs_load_fill_tower_info(m);
     memcpy(i->image_mean, cfg->image_mean, sizeof i->image_mean);
     memcpy(i->image_std, cfg->image_std, sizeof i->image_std);
-    i->context_length = t->context;
-    i->vocab_size = t->vocab;
-    i->text_width = t->tf.width;
-    i->text_layers = t->tf.layers;
-    i->text_heads = t->tf.heads;
-    i->text_act = t->tf.act;
-    i->text_eps = t->tf.eps;
-    i->eot_token_id = t->eot_id;
     cs_load_fill_dtype(ld, i);
 }
 

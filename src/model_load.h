@@ -59,6 +59,10 @@ int cs_count_layers(const cs_safetensors *st, const char *prefix);
  * an error naming the first missing one otherwise. */
 int cs_check_layers_present(cs_loader *ld, const char *prefix, int n);
 
+/* Fills the model info's geometry fields from the loaded ViT and text
+ * towers (a ResNet loader overrides the vision fields afterwards). */
+void cs_load_fill_tower_info(clipsearch_model *m);
+
 /* Fills the weights_dtype field of the model info from what was seen. */
 void cs_load_fill_dtype(const cs_loader *ld, clipsearch_model_info *info);
 

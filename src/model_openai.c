@@ -458,6 +458,7 @@ clipsearch_status cs_openai_load(clipsearch_model *m, const char *dir, const cha
 
     i->projection_dim = proj_dim;
     i->layout = CLIPSEARCH_LAYOUT_OPENAI;
+    cs_load_fill_tower_info(m);
     if (m->vision_kind == CS_VISION_RESNET) {
         const cs_resnet *r = &m->resnet;
         i->vision_kind = CLIPSEARCH_VISION_RESNET;
@@ -470,29 +471,10 @@ clipsearch_status cs_openai_load(clipsearch_model *m, const char *dir, const cha
         i->vision_eps = (float)CS_BN_EPS;
         memcpy(i->resnet_blocks, r->stage_blocks, sizeof i->resnet_blocks);
     } else {
-        const cs_vision_tower *v = &m->vision;
         i->vision_kind = CLIPSEARCH_VISION_VIT;
-        i->image_size = v->image_size;
-        i->patch_size = v->patch_size;
-        i->vision_width = v->tf.width;
-        i->vision_layers = v->tf.layers;
-        i->vision_heads = v->tf.heads;
-        i->vision_act = v->tf.act;
-        i->vision_eps = v->tf.eps;
     }
     memcpy(i->image_mean, oc.has_mean ? oc.mean : defaults.image_mean, sizeof i->image_mean);
     memcpy(i->image_std, oc.has_std ? oc.std : defaults.image_std, sizeof i->image_std);
-    if (m->towers & CLIPSEARCH_TOWER_TEXT) {
-        const cs_text_tower *t = &m->text;
-        i->context_length = t->context;
-        i->vocab_size = t->vocab;
-        i->text_width = t->tf.width;
-        i->text_layers = t->tf.layers;
-        i->text_heads = t->tf.heads;
-        i->text_act = t->tf.act;
-        i->text_eps = t->tf.eps;
-        i->eot_token_id = t->eot_id;
-    }
     cs_load_fill_dtype(&ld, i);
     return CLIPSEARCH_OK;
 }
