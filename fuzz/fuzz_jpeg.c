@@ -1,34 +1,11 @@
 /* fuzz_jpeg.c — libFuzzer target for the JPEG path: header, EXIF, colour
  * conversion, DCT scaling (fast mode), orientation and preprocessing. */
-#include <stddef.h>
-#include <stdint.h>
-
-#include "clipsearch.h"
-#include "image_decode.h"
+#include "fuzz_image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* A small budget keeps each run fast; the budget check itself is part of
-     * what is exercised. */
-    clipsearch_preprocess_params p = clipsearch_preprocess_default_params();
-    static float out[3 * 32 * 32];
-    clipsearch_image img = {0, 0, NULL};
-    clipsearch_image_info info;
-    clipsearch_error err;
-    cs_decode_opts o = {1 << 20, 0};
-
-    if (cs_decode_jpeg(data, size, &o, &img, &info, &err) == CLIPSEARCH_OK) {
-        cs_image_orient(&img, info.orientation, &err);
-        clipsearch_image_release(&img);
-    }
-    o.min_short_side = 8; /* fast mode: DCT scaling down to 1/8 */
-    if (cs_decode_jpeg(data, size, &o, &img, &info, &err) == CLIPSEARCH_OK)
-        clipsearch_image_release(&img);
-    p.size = 32;
-    p.max_pixels = 1 << 20;
-    p.mode = size % 2 ? CLIPSEARCH_PREPROCESS_FAST : CLIPSEARCH_PREPROCESS_EXACT;
-    clipsearch_preprocess_memory(data, size, &p, out, &info, &err);
+    fuzz_image(data, size, cs_decode_jpeg, 8);
     return 0;
 }
