@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "clipsearch/model.h"
+#include "array.h"
 #include "error.h"
 #include "hash.h"
 #include "pipeline.h"
@@ -720,14 +721,8 @@ static clipsearch_status add_job(run *R, const char *path, int64_t size, int64_t
                                  clipsearch_error *err)
 {
     job *j;
-    if (R->n_jobs == R->cap_jobs) {
-        size_t nc = R->cap_jobs ? R->cap_jobs * 2 : 256;
-        job *nj = realloc(R->jobs, nc * sizeof *nj);
-        if (!nj)
-            return oom(err);
-        R->jobs = nj;
-        R->cap_jobs = nc;
-    }
+    if (!cs_array_reserve(&R->jobs, &R->cap_jobs, R->n_jobs, sizeof *R->jobs, 256))
+        return oom(err);
     j = &R->jobs[R->n_jobs];
     memset(j, 0, sizeof *j);
     if (!(j->path = strdup(path)))
@@ -747,14 +742,8 @@ static clipsearch_status add_job(run *R, const char *path, int64_t size, int64_t
 static clipsearch_status add_gone(run *R, const cs_file_row *row, clipsearch_error *err)
 {
     vanished *g;
-    if (R->n_gone == R->cap_gone) {
-        size_t nc = R->cap_gone ? R->cap_gone * 2 : 64;
-        vanished *ng = realloc(R->gone, nc * sizeof *ng);
-        if (!ng)
-            return oom(err);
-        R->gone = ng;
-        R->cap_gone = nc;
-    }
+    if (!cs_array_reserve(&R->gone, &R->cap_gone, R->n_gone, sizeof *R->gone, 64))
+        return oom(err);
     g = &R->gone[R->n_gone];
     memset(g, 0, sizeof *g);
     if (!(g->path = strdup(row->path)))
@@ -800,15 +789,10 @@ static clipsearch_status scan_root(run *R, const char *root, clipsearch_error *e
         if (wr.problems[p].is_dir) {
             char *d;
             R->sum->unreadable_folders++;
-            if (R->n_bad_dirs == R->cap_bad_dirs) {
-                size_t nc = R->cap_bad_dirs ? R->cap_bad_dirs * 2 : 8;
-                char **nb = realloc(R->bad_dirs, nc * sizeof *nb);
-                if (!nb) {
-                    r = oom(err);
-                    goto out;
-                }
-                R->bad_dirs = nb;
-                R->cap_bad_dirs = nc;
+            if (!cs_array_reserve(&R->bad_dirs, &R->cap_bad_dirs, R->n_bad_dirs,
+                                  sizeof *R->bad_dirs, 8)) {
+                r = oom(err);
+                goto out;
             }
             if (!(d = strdup(wr.problems[p].path))) {
                 r = oom(err);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "error.h"
 
 /* Prepared statements, compiled on first use and kept for the connection. */
@@ -570,15 +571,9 @@ clipsearch_status cs_store_models(cs_store *s, cs_model_row **rows, size_t *n,
                            -1, &st, NULL) != SQLITE_OK)
         return cs_store_error(s, err, "listing models");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t nc = cap ? cap * 2 : 4;
-            cs_model_row *nv = realloc(v, nc * sizeof *nv);
-            if (!nv) {
-                r = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
-                goto out;
-            }
-            v = nv;
-            cap = nc;
+        if (!cs_array_reserve(&v, &cap, len, sizeof *v, 4)) {
+            r = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
+            goto out;
         }
         read_model_row(st, &v[len++]);
     }
@@ -653,15 +648,9 @@ clipsearch_status cs_store_files_under(cs_store *s, const char *dir, int64_t mod
     sqlite3_bind_int64(st, 4, model_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         cs_file_row *row;
-        if (len == cap) {
-            size_t nc = cap ? cap * 2 : 256;
-            cs_file_row *nv = realloc(v, nc * sizeof *nv);
-            if (!nv) {
-                r = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
-                goto out;
-            }
-            v = nv;
-            cap = nc;
+        if (!cs_array_reserve(&v, &cap, len, sizeof *v, 256)) {
+            r = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
+            goto out;
         }
         row = &v[len];
         memset(row, 0, sizeof *row);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "error.h"
 
 const char *cs_sniff_photo(const unsigned char *b, size_t n)
@@ -124,14 +125,9 @@ static clipsearch_status oom(walker *w)
 static clipsearch_status add_problem(walker *w, const char *path, int is_dir, const char *msg)
 {
     cs_walk_result *r = w->res;
-    if (r->n_problems == w->cap_problems) {
-        size_t nc = w->cap_problems ? w->cap_problems * 2 : 16;
-        cs_walk_problem *np = realloc(r->problems, nc * sizeof *np);
-        if (!np)
-            return oom(w);
-        r->problems = np;
-        w->cap_problems = nc;
-    }
+    if (!cs_array_reserve(&r->problems, &w->cap_problems, r->n_problems, sizeof *r->problems,
+                          16))
+        return oom(w);
     r->problems[r->n_problems].path = strdup(path);
     r->problems[r->n_problems].message = strdup(msg);
     r->problems[r->n_problems].is_dir = is_dir;
@@ -147,14 +143,8 @@ static clipsearch_status add_problem(walker *w, const char *path, int is_dir, co
 static clipsearch_status add_file(walker *w, const char *path, const struct stat *st)
 {
     cs_walk_result *r = w->res;
-    if (r->n_files == w->cap_files) {
-        size_t nc = w->cap_files ? w->cap_files * 2 : 256;
-        cs_walk_entry *nf = realloc(r->files, nc * sizeof *nf);
-        if (!nf)
-            return oom(w);
-        r->files = nf;
-        w->cap_files = nc;
-    }
+    if (!cs_array_reserve(&r->files, &w->cap_files, r->n_files, sizeof *r->files, 256))
+        return oom(w);
     if (!(r->files[r->n_files].path = strdup(path)))
         return oom(w);
     r->files[r->n_files].size = st->st_size;
