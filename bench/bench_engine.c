@@ -21,14 +21,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "bench_common.h"
 #include "clipsearch.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* ---- random model writer ---------------------------------------------- */
 
@@ -339,9 +333,9 @@ static double sgemm_gflops(int threads)
     double t0, best = 1e9;
     openblas_set_num_threads(threads);
     for (int r = 0; r < reps; r++) {
-        t0 = now();
+        t0 = bench_now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1, a, K, b, K, 0, c, N);
-        t0 = now() - t0;
+        t0 = bench_now() - t0;
         if (t0 < best)
             best = t0;
     }
@@ -364,24 +358,18 @@ static double stream_ms(size_t bytes, int threads)
     for (size_t i = 0; i < n; i++)
         a[i] = (float)(i & 7);
     for (int r = 0; r < 5; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         float s = 0;
 #pragma omp parallel for num_threads(threads) reduction(+ : s) schedule(static)
         for (size_t i = 0; i < n; i += 16) /* one float per 64-byte line */
             s += a[i];
-        t0 = now() - t0;
+        t0 = bench_now() - t0;
         sink += s;
         if (t0 < best)
             best = t0;
     }
     free(a);
     return sink == -1 ? 0 : best * 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -433,12 +421,12 @@ int main(int argc, char **argv)
     printf("sgemm ceiling [1600x768]x[768x3072]: %.1f GFLOP/s on %d threads, %.1f on 1\n",
            sgemm_gflops(threads), threads, sgemm_gflops(1));
 
-    t0 = now();
+    t0 = bench_now();
     if (clipsearch_model_load(model_dir, NULL, &model, &err) != CLIPSEARCH_OK) {
         fprintf(stderr, "bench_engine: %s\n", err.message);
         return 1;
     }
-    printf("load: %.3f s\n", now() - t0);
+    printf("load: %.3f s\n", bench_now() - t0);
     info = clipsearch_model_get_info(model);
     cp.n_threads = threads;
     cp.max_batch = batch;
@@ -461,9 +449,9 @@ int main(int argc, char **argv)
         }
         clipsearch_encode_images(ctx, pixels, batch, embeds, &err); /* warm-up */
         for (int b = 0; b < batches; b++) {
-            t0 = now();
+            t0 = bench_now();
             clipsearch_encode_images(ctx, pixels, batch, embeds, &err);
-            t0 = now() - t0;
+            t0 = bench_now() - t0;
             total += t0;
             if (t0 < best)
                 best = t0;
@@ -497,18 +485,18 @@ int main(int argc, char **argv)
         int32_t ids[8] = {49406, 1929, 525, 320, 2117, 530, 518, 49407};
         float *embed = malloc((size_t)info->projection_dim * sizeof(float));
         double *lat = malloc((size_t)queries * sizeof(double));
-        t0 = now();
+        t0 = bench_now();
         clipsearch_encode_text(ctx, ids, 1, 8, embed, &err);
         printf("text query: first in this process %.2f ms (weights paged in, threads started)\n",
-               (now() - t0) * 1e3);
+               (bench_now() - t0) * 1e3);
         for (int w = 0; w < 2; w++)
             clipsearch_encode_text(ctx, ids, 1, 8, embed, &err);
         for (int q = 0; q < queries; q++) {
-            t0 = now();
+            t0 = bench_now();
             clipsearch_encode_text(ctx, ids, 1, 8, embed, &err);
-            lat[q] = now() - t0;
+            lat[q] = bench_now() - t0;
         }
-        qsort(lat, (size_t)queries, sizeof *lat, cmp_double);
+        qsort(lat, (size_t)queries, sizeof *lat, bench_cmp_double);
         printf("text query (8 tokens), %d threads: median %.2f ms, min %.2f ms, max %.2f ms\n",
                threads, lat[queries / 2] * 1e3, lat[0] * 1e3, lat[queries - 1] * 1e3);
         {

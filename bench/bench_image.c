@@ -16,49 +16,12 @@
 
 #include <jpeglib.h>
 
+#include "bench_common.h"
 #include "clipsearch.h"
 #include "preprocess.h"
 
 #define OUT_W 4000
 #define OUT_H 3000
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static unsigned char *encode_jpeg(const uint8_t *rgb, int w, int h, int quality,
-                                  unsigned long *size)
-{
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr e;
-    unsigned char *buf = NULL;
-    c.err = jpeg_std_error(&e);
-    jpeg_create_compress(&c);
-    jpeg_mem_dest(&c, &buf, size);
-    c.image_width = (JDIMENSION)w;
-    c.image_height = (JDIMENSION)h;
-    c.input_components = 3;
-    c.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, quality, TRUE);
-    jpeg_start_compress(&c, TRUE);
-    while (c.next_scanline < c.image_height) {
-        JSAMPROW row = (JSAMPROW)(rgb + (size_t)c.next_scanline * (size_t)w * 3);
-        jpeg_write_scanlines(&c, &row, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    return buf;
-}
 
 typedef struct stats {
     double median, min;
@@ -67,7 +30,7 @@ typedef struct stats {
 static stats summarise(double *t, int n)
 {
     stats s;
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    qsort(t, (size_t)n, sizeof *t, bench_cmp_double);
     s.median = t[n / 2];
     s.min = t[0];
     return s;
@@ -78,12 +41,12 @@ static int time_command(const char *cmd, int n, stats *out)
 {
     double *t = malloc(sizeof(double) * (size_t)n);
     for (int i = 0; i < n; i++) {
-        double t0 = now();
+        double t0 = bench_now();
         if (system(cmd) != 0) {
             free(t);
             return -1;
         }
-        t[i] = now() - t0;
+        t[i] = bench_now() - t0;
     }
     *out = summarise(t, n);
     free(t);
@@ -148,7 +111,7 @@ int main(int argc, char **argv)
             big[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
         }
     }
-    jpg = encode_jpeg(big, OUT_W, OUT_H, 90, &jpg_size);
+    jpg = bench_encode_jpeg(big, OUT_W, OUT_H, 90, &jpg_size);
     if (keep)
         snprintf(path, sizeof path, "%s", keep);
     else
@@ -172,7 +135,7 @@ int main(int argc, char **argv)
             clipsearch_preprocess_params p = clipsearch_preprocess_default_params();
             p.mode = which == 2 ? CLIPSEARCH_PREPROCESS_FAST : CLIPSEARCH_PREPROCESS_EXACT;
             for (int i = 0; i < iters; i++) {
-                double t0 = now();
+                double t0 = bench_now();
                 clipsearch_status st;
                 if (which == 0) {
                     clipsearch_image img = {0, 0, NULL};
@@ -181,7 +144,7 @@ int main(int argc, char **argv)
                 } else {
                     st = clipsearch_preprocess_memory(jpg, jpg_size, &p, out, NULL, &err);
                 }
-                t[i] = now() - t0;
+                t[i] = bench_now() - t0;
                 if (st != CLIPSEARCH_OK) {
                     fprintf(stderr, "bench_image: %s\n", err.message);
                     goto out;

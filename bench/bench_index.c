@@ -30,43 +30,23 @@
 
 #include <jpeglib.h>
 
+#include "bench_common.h"
 #include "clipsearch.h"
 #include "preprocess.h"
 
 #define OUT_W 4000
 #define OUT_H 3000
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int write_jpeg(const char *path, const uint8_t *rgb, int w, int h, int quality)
 {
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr e;
+    unsigned long size = 0;
+    unsigned char *jpg = bench_encode_jpeg(rgb, w, h, quality, &size);
     FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    c.err = jpeg_std_error(&e);
-    jpeg_create_compress(&c);
-    jpeg_stdio_dest(&c, f);
-    c.image_width = (JDIMENSION)w;
-    c.image_height = (JDIMENSION)h;
-    c.input_components = 3;
-    c.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, quality, TRUE);
-    jpeg_start_compress(&c, TRUE);
-    while (c.next_scanline < c.image_height) {
-        JSAMPROW row = (JSAMPROW)(rgb + (size_t)c.next_scanline * (size_t)w * 3);
-        jpeg_write_scanlines(&c, &row, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    return fclose(f) == 0 ? 0 : -1;
+    int rc = jpg && f && fwrite(jpg, 1, size, f) == size ? 0 : -1;
+    if (f && fclose(f) != 0)
+        rc = -1;
+    free(jpg);
+    return rc;
 }
 
 static const char *const fixtures[] = {"motorcycle.jpg", "astronaut.jpg",   "chelsea_444.jpg",
@@ -80,7 +60,7 @@ static int generate(const char *dir, int n)
     clipsearch_image src[N_FIXTURES];
     clipsearch_error err = {0, ""};
     uint8_t *big = malloc((size_t)OUT_W * OUT_H * 3);
-    double t0 = now(), bytes = 0;
+    double t0 = bench_now(), bytes = 0;
     int made = 0, rc = 1;
     memset(src, 0, sizeof src);
     if (!big)
@@ -142,7 +122,7 @@ static int generate(const char *dir, int n)
         made++;
     }
     printf("photos: %d x %dx%d JPEG q90 in %s (%d written in %.1f s), mean %.2f MB\n", n, OUT_W,
-           OUT_H, dir, made, now() - t0, bytes / n / 1e6);
+           OUT_H, dir, made, bench_now() - t0, bytes / n / 1e6);
     rc = 0;
 out:
     for (int i = 0; i < N_FIXTURES; i++)
@@ -234,13 +214,13 @@ static int compare(const char *model_dir, const char *dir, int k, int threads)
             memcpy(p.mean, mi->image_mean, sizeof p.mean);
             memcpy(p.std, mi->image_std, sizeof p.std);
             p.mode = m == 0 ? CLIPSEARCH_PREPROCESS_EXACT : CLIPSEARCH_PREPROCESS_FAST;
-            t0 = now();
+            t0 = bench_now();
             if (clipsearch_preprocess_file(files[i], &p, px + m * per, NULL, &err) !=
                 CLIPSEARCH_OK) {
                 fprintf(stderr, "bench_index: %s\n", err.message);
                 goto out;
             }
-            *(m == 0 ? &t_exact : &t_fast) += now() - t0;
+            *(m == 0 ? &t_exact : &t_fast) += bench_now() - t0;
         }
         /* Pixel difference in [0,1] units (undo the normalisation). */
         for (size_t j = 0; j < per; j++) {

@@ -14,15 +14,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_common.h"
 #include "clipsearch.h"
 #include "store.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static float gauss(void)
@@ -96,7 +90,7 @@ int main(int argc, char **argv)
         cs_store *st = NULL;
         cs_model_row row;
         float *v = malloc((size_t)dim * sizeof *v);
-        double t0 = now();
+        double t0 = bench_now();
         const char *name = strrchr(model_dir, '/') ? strrchr(model_dir, '/') + 1 : model_dir;
         clipsearch_library_close(lib);
         lib = NULL;
@@ -137,14 +131,14 @@ int main(int argc, char **argv)
             return fail(&err);
         cs_store_close(st);
         free(v);
-        printf("wrote %lld photos in %.1f s\n", (long long)photos, now() - t0);
+        printf("wrote %lld photos in %.1f s\n", (long long)photos, bench_now() - t0);
         if (clipsearch_library_open(db, NULL, &lib, &err) != CLIPSEARCH_OK ||
             clipsearch_library_find_model(lib, model_dir, &lm, &err) != CLIPSEARCH_OK)
             return fail(&err);
-        t0 = now();
+        t0 = bench_now();
         if (clipsearch_library_sync_index(lib, &lm, &err) != CLIPSEARCH_OK)
             return fail(&err);
-        printf("built and saved the FAISS index in %.2f s\n", now() - t0);
+        printf("built and saved the FAISS index in %.2f s\n", bench_now() - t0);
     }
     clipsearch_library_close(lib);
 
@@ -154,19 +148,19 @@ int main(int argc, char **argv)
         clipsearch_searcher *s = NULL;
         clipsearch_query_term term = {CLIPSEARCH_TERM_TEXT, query, 1.0f};
         clipsearch_searcher_times t;
-        double t0 = now(), first = 0, best = 1e9;
+        double t0 = bench_now(), first = 0, best = 1e9;
         sp.library = db;
         sp.model = model_dir;
         if (clipsearch_searcher_open(&sp, &s, &err) != CLIPSEARCH_OK)
             return fail(&err);
         for (int q = 0; q < queries; q++) {
             clipsearch_search_results *res = NULL;
-            double a = now(), d;
+            double a = bench_now(), d;
             if (clipsearch_searcher_search(s, &term, 1, NULL, &res, &err) != CLIPSEARCH_OK)
                 return fail(&err);
-            d = now() - a;
+            d = bench_now() - a;
             if (q == 0)
-                first = now() - t0;
+                first = bench_now() - t0;
             else if (d < best)
                 best = d;
             clipsearch_search_results_free(res);

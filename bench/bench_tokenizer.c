@@ -13,14 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_common.h"
 #include "clipsearch.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* Fills buf with n code points cycling through the pieces; returns bytes. */
 static size_t make_text(char *buf, size_t n_chars, const char *const *pieces, size_t n_pieces)
@@ -65,12 +59,12 @@ static int bench(const char *table, const char *name, const char *text, size_t l
             if (!cold) /* warm: one untimed run fills the cache */
                 clipsearch_tokenize(tok, text, len, ids, ctx, &n, NULL);
         }
-        t0 = now_ms();
+        t0 = (bench_now() * 1e3);
         if (clipsearch_tokenize(tok, text, len, ids, ctx, &n, &err) != CLIPSEARCH_OK) {
             fprintf(stderr, "bench_tokenizer: %s\n", err.message);
             break;
         }
-        t1 = now_ms();
+        t1 = (bench_now() * 1e3);
         total += t1 - t0;
         if (t1 - t0 < best)
             best = t1 - t0;
