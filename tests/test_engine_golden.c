@@ -30,7 +30,7 @@ static void check_model(const char *model_dir, const char *golden_file, int n_th
     clipsearch_model *model = NULL;
     clipsearch_context *ctx = NULL;
     clipsearch_error err = {0};
-    cs_safetensors *gold = NULL, *pix = NULL;
+    cs_safetensors *gold = NULL;
     clipsearch_context_params cp = clipsearch_context_default_params();
     const clipsearch_model_info *info;
     tu_trace tr = {0};
@@ -43,10 +43,7 @@ static void check_model(const char *model_dir, const char *golden_file, int n_th
           "load %s: %s", model_dir, err.message);
     CHECK(cs_safetensors_open(tu_fixture(golden_file), &gold, &err) == CLIPSEARCH_OK, "%s",
           err.message);
-    CHECK(cs_safetensors_open(tu_fixture("golden/pixels.safetensors"), &pix, &err) ==
-              CLIPSEARCH_OK,
-          "%s", err.message);
-    if (!model || !gold || !pix)
+    if (!model || !gold)
         goto out;
     info = clipsearch_model_get_info(model);
     cp.n_threads = n_threads;
@@ -89,19 +86,11 @@ static void check_model(const char *model_dir, const char *golden_file, int n_th
     {
         int S = info->image_size;
         size_t img = (size_t)3 * S * S;
-        float *pixels = malloc((size_t)n_images * img * sizeof(float));
+        float *pixels = tu_golden_pixels(images, n_images, S);
         int64_t n_emb = 0;
         double *want = golden_n(gold, "image_embeds", &n_emb);
         float *got = calloc((size_t)n_emb, sizeof *got);
         float *one = calloc((size_t)info->projection_dim, sizeof *one);
-        for (int i = 0; i < n_images; i++) {
-            const cs_tensor *t;
-            snprintf(name, sizeof name, "pixel_values/%s", images[i]);
-            t = cs_safetensors_find(pix, name);
-            CHECK(t && t->numel == (int64_t)img, "%s missing", name);
-            if (t)
-                cs_tensor_to_f32(t, pixels + (size_t)i * img, NULL);
-        }
         CHECK(n_emb == (int64_t)n_images * info->projection_dim, "golden image shapes");
         CHECK(cs_encode_images_traced(ctx, pixels, n_images, got, tu_trace_capture, &tr, &err) ==
                   CLIPSEARCH_OK,
@@ -139,7 +128,6 @@ out:
     clipsearch_context_free(ctx);
     clipsearch_model_free(model);
     cs_safetensors_close(gold);
-    cs_safetensors_close(pix);
 }
 
 static void check_info(void)

@@ -33,11 +33,10 @@ static void check_model(const char *model_dir, const char *golden_file, int resn
     clipsearch_model *model = NULL;
     clipsearch_context *ctx = NULL;
     clipsearch_error err = {0};
-    cs_safetensors *gold = NULL, *pix = NULL;
+    cs_safetensors *gold = NULL;
     clipsearch_context_params cp = clipsearch_context_default_params();
     const clipsearch_model_info *info;
     tu_trace tr = {0};
-    char name[160];
     int n_images = 0;
     char **images = tu_golden_image_names(&n_images);
 
@@ -46,10 +45,7 @@ static void check_model(const char *model_dir, const char *golden_file, int resn
           "load %s: %s", model_dir, err.message);
     CHECK(cs_safetensors_open(tu_fixture(golden_file), &gold, &err) == CLIPSEARCH_OK, "%s",
           err.message);
-    CHECK(cs_safetensors_open(tu_fixture("golden/pixels.safetensors"), &pix, &err) ==
-              CLIPSEARCH_OK,
-          "%s", err.message);
-    if (!model || !gold || !pix)
+    if (!model || !gold)
         goto out;
     info = clipsearch_model_get_info(model);
     CHECK(info->layout == CLIPSEARCH_LAYOUT_OPENAI, "layout %d", (int)info->layout);
@@ -107,18 +103,10 @@ static void check_model(const char *model_dir, const char *golden_file, int resn
     {
         const int S = info->image_size, D = info->projection_dim;
         const size_t img = (size_t)3 * S * S;
-        float *pixels = malloc((size_t)n_images * img * sizeof(float));
+        float *pixels = tu_golden_pixels(images, n_images, S);
         double *want = tu_golden(gold, "image_embeds", NULL);
         float *got = calloc((size_t)n_images * D, sizeof *got);
         float *one = calloc((size_t)D, sizeof *one);
-        for (int i = 0; i < n_images; i++) {
-            const cs_tensor *t;
-            snprintf(name, sizeof name, "pixel_values/%s", images[i]);
-            t = cs_safetensors_find(pix, name);
-            CHECK(t && t->numel == (int64_t)img, "%s missing", name);
-            if (t)
-                cs_tensor_to_f32(t, pixels + (size_t)i * img, NULL);
-        }
         CHECK(cs_encode_images_traced(ctx, pixels, n_images, got, resnet ? tu_trace_capture : NULL, &tr,
                                       &err) == CLIPSEARCH_OK,
               "encode_images: %s", err.message);
@@ -173,7 +161,6 @@ out:
     clipsearch_context_free(ctx);
     clipsearch_model_free(model);
     cs_safetensors_close(gold);
-    cs_safetensors_close(pix);
 }
 
 /* Each tower alone: a search process loads only the text tower. */

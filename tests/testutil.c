@@ -257,3 +257,24 @@ void tu_free_strings(char **strings, int count)
         free(strings[i]);
     free(strings);
 }
+
+float *tu_golden_pixels(char *const *names, int n, int S)
+{
+    cs_safetensors *pix = NULL;
+    size_t img = (size_t)3 * S * S;
+    float *batch = calloc((size_t)(n > 0 ? n : 1) * img, sizeof *batch);
+    CHECK(cs_safetensors_open(tu_fixture("golden/pixels.safetensors"), &pix, NULL) ==
+              CLIPSEARCH_OK,
+          "golden/pixels.safetensors unreadable");
+    for (int i = 0; pix && batch && i < n; i++) {
+        char name[512];
+        const cs_tensor *t;
+        snprintf(name, sizeof name, "pixel_values/%s", names[i]);
+        t = cs_safetensors_find(pix, name);
+        CHECK(t && t->numel == (int64_t)img, "%s missing or not [3][%d][%d]", name, S, S);
+        if (t && t->numel == (int64_t)img)
+            cs_tensor_to_f32(t, batch + (size_t)i * img, NULL);
+    }
+    cs_safetensors_close(pix);
+    return batch;
+}

@@ -84,6 +84,11 @@ double tu_compare(const char *what, const float *got, const double *want, size_t
 char **tu_golden_image_names(int *count);
 void tu_free_strings(char **strings, int count);
 
+/* The golden pixel tensors (golden/pixels.safetensors) of the `n` images
+ * named, as one malloc'd batch [n][3][S][S]; a failed CHECK for any missing
+ * or misshapen tensor (its slot is then zero). */
+float *tu_golden_pixels(char *const *names, int n, int S);
+
 /* Prints a summary line and returns the exit code (0 when all passed). */
 int tu_finish(const char *test_name);
 
