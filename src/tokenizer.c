@@ -253,27 +253,25 @@ static int is_ascii_space(char c)
 
 /* Splits one line into exactly two whitespace-separated symbols (Python's
  * merge.split()); returns 0 if the line has another number of fields. */
+/* The next space-separated field of s[*i..n): 0 if there is none. */
+static int next_field(const char *s, size_t n, size_t *i, const char **field, uint32_t *len)
+{
+    size_t st;
+    while (*i < n && is_ascii_space(s[*i]))
+        (*i)++;
+    st = *i;
+    while (*i < n && !is_ascii_space(s[*i]))
+        (*i)++;
+    *field = s + st;
+    *len = (uint32_t)(*i - st);
+    return *i > st;
+}
+
 static int split_merge(const char *s, size_t n, merge_line *m)
 {
-    size_t i = 0, st;
-    while (i < n && is_ascii_space(s[i]))
-        i++;
-    st = i;
-    while (i < n && !is_ascii_space(s[i]))
-        i++;
-    if (i == st)
+    size_t i = 0;
+    if (!next_field(s, n, &i, &m->a, &m->alen) || !next_field(s, n, &i, &m->b, &m->blen))
         return 0;
-    m->a = s + st;
-    m->alen = (uint32_t)(i - st);
-    while (i < n && is_ascii_space(s[i]))
-        i++;
-    st = i;
-    while (i < n && !is_ascii_space(s[i]))
-        i++;
-    if (i == st)
-        return 0;
-    m->b = s + st;
-    m->blen = (uint32_t)(i - st);
     while (i < n && is_ascii_space(s[i]))
         i++;
     return i == n;
