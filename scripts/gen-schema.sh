@@ -1,8 +1,8 @@
 #!/bin/sh
 # gen-schema.sh — turns schema/NNNN_name.sql (the source of truth) into
-# src/schema_sql.c, a C table compiled into the library, so installed
+# src/library/schema_sql.c, a C table compiled into the library, so installed
 # programs do not need the source tree.  Run after editing schema/:
-#   scripts/gen-schema.sh            (writes src/schema_sql.c)
+#   scripts/gen-schema.sh            (writes src/library/schema_sql.c)
 #   scripts/gen-schema.sh --stdout   (prints it; tests/test_store.c compares)
 # Each SQL line becomes one string literal of a NULL-terminated array (one
 # long literal would trip -Woverlength-strings).
@@ -37,6 +37,6 @@ gen() {
 if [ "${1:-}" = "--stdout" ]; then
     gen
 else
-    gen > "$here/src/schema_sql.c.tmp"
-    mv "$here/src/schema_sql.c.tmp" "$here/src/schema_sql.c"
+    gen > "$here/src/library/schema_sql.c.tmp"
+    mv "$here/src/library/schema_sql.c.tmp" "$here/src/library/schema_sql.c"
 fi

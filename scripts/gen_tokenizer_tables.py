@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates src/tokenizer_tables.c: the spec data CLIP's text cleaning needs.
+"""Generates src/text/tokenizer_tables.c: the spec data CLIP's text cleaning needs.
 
 CLIP's simple_tokenizer cleans text with Python's html.unescape (twice) and
 str.lower().  Their behaviour depends on tables that live in CPython, so this
@@ -12,7 +12,7 @@ script reads them from the running interpreter and writes them as C:
   itself, so the table is what CPython does, not a re-reading of the
   Unicode files.
 
-Usage: python3 scripts/gen_tokenizer_tables.py > src/tokenizer_tables.c
+Usage: python3 scripts/gen_tokenizer_tables.py > src/text/tokenizer_tables.c
 """
 import html
 import html.entities

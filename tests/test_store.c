@@ -22,10 +22,10 @@ static void test_schema_in_sync(void)
              CLIPSEARCH_SOURCE_DIR, out);
     CHECK(system(cmd) == 0, "gen-schema.sh failed");
     gen = tu_read_file(out, &gen_n);
-    snprintf(out, sizeof out, "%s/src/schema_sql.c", CLIPSEARCH_SOURCE_DIR);
+    snprintf(out, sizeof out, "%s/src/library/schema_sql.c", CLIPSEARCH_SOURCE_DIR);
     src = tu_read_file(out, &src_n);
     CHECK(gen && src && gen_n == src_n && !memcmp(gen, src, gen_n),
-          "src/schema_sql.c is out of date: run scripts/gen-schema.sh");
+          "src/library/schema_sql.c is out of date: run scripts/gen-schema.sh");
     free(gen);
     free(src);
     CHECK(cs_schema_latest_version() >= 1, "no migration");
