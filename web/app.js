@@ -1,0 +1,1 @@
+/* clipsearch page: behaviour (placeholder, see issue 10) */
