@@ -249,6 +249,8 @@
       var a = document.createElement("a");
       a.href = api("/api/photo", { id: r.id });
       a.dataset.index = String(i);
+      a.dataset.id = String(r.id);
+      if (typeof r.score === "number") a.dataset.score = String(r.score);
       var name = basename(r.path);
       a.title = name + " \u00b7 score " + fmtScore(r.score);
       var img = document.createElement("img");
@@ -515,7 +517,12 @@
   // ---- the lightbox -------------------------------------------------------
 
   function openLightbox(i) {
-    if (!el.lb.open) el.lb.showModal();
+    if (!el.lb.open) {
+      el.lb.showModal();
+      // The dialog itself takes focus (not its first button), so arrows and
+      // Esc work at once and no focus ring appears on a mouse click.
+      el.lb.focus();
+    }
     showInLightbox(i);
   }
 
@@ -562,7 +569,8 @@
   el.lbPrev.addEventListener("click", function () { step(-1); });
   el.lbNext.addEventListener("click", function () { step(1); });
   el.lbClose.addEventListener("click", function () { el.lb.close(); });
-  el.lb.addEventListener("keydown", function (ev) {
+  document.addEventListener("keydown", function (ev) {
+    if (!el.lb.open || ev.altKey || ev.ctrlKey || ev.metaKey) return;
     if (ev.key === "ArrowLeft") { ev.preventDefault(); step(-1); }
     else if (ev.key === "ArrowRight") { ev.preventDefault(); step(1); }
   });
