@@ -12,6 +12,7 @@ PACKAGES=(
   libjpeg62-turbo-dev libpng-dev libwebp-dev libheif-dev zlib1g-dev
   libutf8proc-dev libcjson-dev libcurl4-openssl-dev libxxhash-dev nettle-dev
   python3
+  chromium chromium-driver python3-selenium
 )
 
 if [ "$(id -u)" -ne 0 ]; then
