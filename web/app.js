@@ -43,6 +43,7 @@
   var typingEntry = false;  // the current history entry belongs to a typing burst
   var debounceTimer = 0;
   var lbIndex = -1;
+  var pendingStep = false;  // Right arrow at the last loaded result: step once more arrive
   var token = new URLSearchParams(location.search).get("token") || "";
 
   // ---- small helpers ------------------------------------------------------
@@ -182,7 +183,6 @@
     S.loading = true;
     var offset = append ? S.results.length : 0;
     if (!append) el.grid.setAttribute("aria-busy", "true");
-    var t0 = performance.now();
     try {
       var resp = await request(offset, ctl.signal);
       if (gen !== S.gen) return;
@@ -208,13 +208,16 @@
         (S.done ? plural(n, "photo", "photos") : n + "+ photos") +
         (typeof j.total_ms === "number" ? " \u00b7 " + fmtMs(j.total_ms) + " on the server" : "");
       if (!append || S.done) setStatus(msg);
-      if (lbIndex >= 0 && el.lb.open) refreshLightboxNav();
+      if (el.lb.open && lbIndex >= 0) {
+        if (pendingStep && lbIndex + 1 < S.results.length) showInLightbox(lbIndex + 1);
+        else refreshLightboxNav();
+      }
+      pendingStep = false;
     } catch (e) {
       if (e.name === "AbortError" || gen !== S.gen) return;
       if (!append) { el.grid.replaceChildren(); S.results = []; S.seen = new Set(); }
       S.done = true;
       setStatus(e.message || String(e), true);
-      void (performance.now() - t0);
     } finally {
       if (gen === S.gen) {
         S.loading = false;
@@ -562,7 +565,10 @@
   function step(d) {
     var j = lbIndex + d;
     if (j < 0) return;
-    if (j >= S.results.length) { run(true); return; }
+    if (j >= S.results.length) {
+      if (!S.done) { pendingStep = true; run(true); }
+      return;
+    }
     showInLightbox(j);
   }
 
