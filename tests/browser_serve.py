@@ -12,11 +12,14 @@ more results on scrolling, open the lightbox and step through it, search
 button, pass the filters to the server, search by a photo picked or dropped,
 keep the layout still while thumbnails load, follow prefers-color-scheme,
 and work in token mode.  Screenshots (light and dark, 1280 px and narrow,
-lightbox open) go to $CLIPSEARCH_BIN_DIR/browser-screenshots/.
+lightbox open) go to $CLIPSEARCH_BIN_DIR/browser-screenshots/, with the
+reduced docs-page-light.png and docs-page-dark.png that docs/ holds for
+the README.
 
 Run by tests/e2e_browser.sh (which picks a Python that has selenium).
 Exit 0 pass, 1 fail, 77 skip (no chromium, chromedriver, selenium or fixtures).
 """
+import base64
 import os
 import re
 import shutil
@@ -233,6 +236,16 @@ def shot(d, shots, name):
     print("screenshot " + path)
 
 
+def doc_shot(d, shots, name):
+    """A reduced screenshot of the top of the page, as docs/ holds for the README."""
+    data = d.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "clip": {
+        "x": 0, "y": 0, "width": 1280, "height": 560, "scale": 0.625}})
+    path = os.path.join(shots, name + ".png")
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(data["data"]))
+    print("screenshot " + path)
+
+
 # ---- the checks -----------------------------------------------------------
 
 def run_checks(d, base, photos, shots, suffix=""):
@@ -261,6 +274,7 @@ def run_checks(d, base, photos, shots, suffix=""):
     cls = d.execute_script("return window.__cls")
     check(cls < 0.02, "no layout shifts while thumbnails load (CLS %.4f)" % cls)
     shot(d, shots, "light-1280")
+    doc_shot(d, shots, "docs-page-light")
     # Width and height reserved from the results: each cell's box has the
     # photo's aspect ratio (the fixtures are square) before its image counts.
     ratios = d.execute_script("""return [...document.querySelectorAll('#grid .cell a')].slice(0, 8)
@@ -421,6 +435,7 @@ def run_checks(d, base, photos, shots, suffix=""):
     check(background_luminance(d) < 0.2, "dark mode: dark background")
     time.sleep(0.3)
     shot(d, shots, "dark-1280")
+    doc_shot(d, shots, "docs-page-dark")
     d.find_element(By.CSS_SELECTOR, "#grid a[data-index='0']").click()
     wait(d, lambda: lightbox_loaded(d), "the lightbox photo to load (dark)")
     shot(d, shots, "dark-lightbox")
