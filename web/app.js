@@ -199,8 +199,9 @@
       fresh.forEach(function (r) { S.seen.add(r.id); });
       var first = S.results.length;
       S.results = S.results.concat(fresh);
-      // A short page, or one with nothing new, is the end.
-      S.done = got.length < PAGE || fresh.length === 0;
+      // The server says whether there are more; without that, a short
+      // page is the end.  A page with nothing new ends it in any case.
+      S.done = (typeof j.has_more === "boolean" ? !j.has_more : got.length < PAGE) || fresh.length === 0;
       appendCells(fresh, first);
       el.empty.hidden = true;
       var n = S.results.length;
