@@ -15,6 +15,7 @@ static void usage(FILE *f)
             "  search      the same as without a command (for queries that are command names)\n"
             "  stats       what the library holds: photos, failures, models, sizes\n"
             "  model       download and list CLIP models (model download, model list)\n"
+            "  serve       the search page in a browser: a local web server\n"
             "  embed       print CLIP embeddings of images and texts as JSON lines\n"
             "  tokenize    print CLIP token ids of strings as JSON arrays\n"
             "  preprocess  write the float32 tensor the model sees for a photo\n"
@@ -58,6 +59,8 @@ int main(int argc, char **argv)
         return cmd_stats(argc - 1, argv + 1);
     if (!strcmp(argv[1], "model"))
         return cmd_model(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "serve"))
+        return cmd_serve(argc - 1, argv + 1);
     /* Anything else is a search: `clipsearch dog on a beach`. */
     return cmd_search(argc, argv);
 }

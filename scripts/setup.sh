@@ -11,6 +11,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3
   libjpeg62-turbo-dev libpng-dev libwebp-dev libheif-dev zlib1g-dev
   libutf8proc-dev libcjson-dev libcurl4-openssl-dev libxxhash-dev nettle-dev
+  libmicrohttpd-dev
   python3
   chromium chromium-driver python3-selenium
 )

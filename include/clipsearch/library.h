@@ -79,6 +79,9 @@ typedef struct clipsearch_library_model {
     char fingerprint[CLIPSEARCH_FINGERPRINT_SIZE];
     char index_type[64];         /* FAISS index factory string, e.g. "Flat" */
     int64_t n_embeddings;        /* photos embedded with it */
+    /* appended fields */
+    int64_t generation;          /* changes whenever its set of vectors changes
+                                    (an indexing run added, moved or removed photos) */
 } clipsearch_library_model;
 
 /* Fills models[0..max-1] (ordered by id) and *n with how many the library
@@ -204,6 +207,8 @@ typedef struct clipsearch_search_result {
     const char *path;         /* absolute; owned by the results */
     int width, height;        /* upright size, 0 if unknown */
     char taken[20];           /* EXIF capture time, "" if unknown */
+    /* appended fields */
+    char camera[128];         /* EXIF make + model, "" if unknown */
 } clipsearch_search_result;
 
 typedef struct clipsearch_search_results {
@@ -261,6 +266,59 @@ clipsearch_status clipsearch_library_get_embeddings(clipsearch_library *lib,
 clipsearch_status clipsearch_library_sync_index(clipsearch_library *lib,
                                                 const clipsearch_library_model *model,
                                                 clipsearch_error *err);
+
+/* ---- single photos (what a server showing results needs) --------------- */
+
+#define CLIPSEARCH_PATH_SIZE 4096
+
+/* What the library records about one photo file. */
+typedef struct clipsearch_library_file {
+    int64_t id;
+    char path[CLIPSEARCH_PATH_SIZE]; /* absolute, as indexed */
+    int64_t size;                    /* bytes when indexed */
+    int64_t mtime_ns;
+    char hash[CLIPSEARCH_FINGERPRINT_SIZE]; /* XXH3-128 of the content, hex; "" if unknown */
+    char format[8];                  /* "jpeg", "png", "webp", "heif"; "" if unknown */
+    int width, height;               /* upright size, 0 if unknown */
+    int orientation;                 /* EXIF orientation 1..8, 0 if unknown */
+    char taken[20];                  /* "YYYY-MM-DD HH:MM:SS", "" if unknown */
+    char camera[128];                /* "" if unknown */
+    int failed;                      /* 1: recorded with an error (not searchable) */
+} clipsearch_library_file;
+
+/* The record of the file with this id (a search result's file_id).
+ * CLIPSEARCH_ERR_NOT_FOUND if there is none (never indexed, or removed by a
+ * later indexing run). */
+clipsearch_status clipsearch_library_get_file(clipsearch_library *lib, int64_t file_id,
+                                              clipsearch_library_file *out,
+                                              clipsearch_error *err);
+
+/* Embedding of the photo with this id into out[model->dim].
+ * CLIPSEARCH_ERR_NOT_FOUND if it has none with this model. */
+clipsearch_status clipsearch_library_get_embedding_by_id(clipsearch_library *lib,
+                                                         const clipsearch_library_model *model,
+                                                         int64_t file_id, float *out,
+                                                         clipsearch_error *err);
+
+/* *inside = 1 when `path` (absolute, symlinks already resolved by the
+ * caller) is one of the library's roots (the folders given to the indexer,
+ * resolved) or under one, else 0. */
+clipsearch_status clipsearch_library_path_in_roots(clipsearch_library *lib, const char *path,
+                                                   int *inside, clipsearch_error *err);
+
+/* Re-reads model->generation and model->n_embeddings from the database
+ * (they change while an indexer runs).  CLIPSEARCH_ERR_NOT_FOUND if the
+ * model was removed. */
+clipsearch_status clipsearch_library_refresh_model(clipsearch_library *lib,
+                                                   clipsearch_library_model *model,
+                                                   clipsearch_error *err);
+
+/* 1 while an indexing run (clipsearch_library_index, in any process) works
+ * on this library, else 0.  The run holds an exclusive flock(2) on the
+ * file "indexer.lock" in the library folder for its whole duration; the
+ * kernel drops it when the process dies, so a crashed run never leaves the
+ * flag set.  Thread-safe (touches no handle state). */
+int clipsearch_library_indexing(const clipsearch_library *lib);
 
 /* Frees memory returned by this API; NULL is allowed. */
 void clipsearch_free(void *p);

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -209,6 +211,7 @@ static void to_public_model(const cs_model_row *m, clipsearch_library_model *out
     snprintf(out->fingerprint, sizeof out->fingerprint, "%s", m->fingerprint);
     snprintf(out->index_type, sizeof out->index_type, "%s", m->index_type);
     out->n_embeddings = m->n_embeddings;
+    out->generation = m->generation;
 }
 
 clipsearch_status clipsearch_library_models(clipsearch_library *lib,
@@ -447,7 +450,7 @@ clipsearch_status clipsearch_library_search(clipsearch_library *lib,
     memcpy(q, query, (size_t)model->dim * sizeof *q);
     clipsearch_normalize(q, 1, model->dim);
     if (sqlite3_prepare_v2(cs_store_db(lib->store),
-                           "SELECT path, width, height, taken FROM files WHERE id = ?1", -1,
+                           "SELECT path, width, height, taken, camera FROM files WHERE id = ?1", -1,
                            &st, NULL) != SQLITE_OK) {
         r = cs_store_error(lib->store, err, "preparing a search");
         goto out;
@@ -506,6 +509,10 @@ clipsearch_status clipsearch_library_search(clipsearch_library *lib,
             it->width = sqlite3_column_int(st, 1);
             it->height = sqlite3_column_int(st, 2);
             snprintf(it->taken, sizeof it->taken, "%s", taken ? taken : "");
+            {
+                const char *camera = (const char *)sqlite3_column_text(st, 4);
+                snprintf(it->camera, sizeof it->camera, "%s", camera ? camera : "");
+            }
             res->n++;
         }
         found = res->n;
@@ -559,6 +566,142 @@ clipsearch_status clipsearch_library_get_embeddings(clipsearch_library *lib,
         cs_store_embeddings_all(lib->store, model->id, model->dim, ids, vectors, &len, err);
     *n = (int64_t)len;
     return r;
+}
+
+/* ---- single photos ----------------------------------------------------------- */
+
+static void copy_col(sqlite3_stmt *st, int col, char *out, size_t size)
+{
+    const char *v = (const char *)sqlite3_column_text(st, col);
+    snprintf(out, size, "%s", v ? v : "");
+}
+
+clipsearch_status clipsearch_library_get_file(clipsearch_library *lib, int64_t file_id,
+                                              clipsearch_library_file *out,
+                                              clipsearch_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    clipsearch_status r = CLIPSEARCH_OK;
+    int rc;
+    if (!lib || !out)
+        return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "NULL argument");
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(cs_store_db(lib->store),
+                           "SELECT path, size, mtime_ns, hash, format, width, height,"
+                           " orientation, taken, camera, error IS NOT NULL"
+                           " FROM files WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return cs_store_error(lib->store, err, "looking up a photo");
+    sqlite3_bind_int64(st, 1, file_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->id = file_id;
+        copy_col(st, 0, out->path, sizeof out->path);
+        out->size = sqlite3_column_int64(st, 1);
+        out->mtime_ns = sqlite3_column_int64(st, 2);
+        copy_col(st, 3, out->hash, sizeof out->hash);
+        copy_col(st, 4, out->format, sizeof out->format);
+        out->width = sqlite3_column_int(st, 5);
+        out->height = sqlite3_column_int(st, 6);
+        out->orientation = sqlite3_column_int(st, 7);
+        copy_col(st, 8, out->taken, sizeof out->taken);
+        copy_col(st, 9, out->camera, sizeof out->camera);
+        out->failed = sqlite3_column_int(st, 10);
+    } else if (rc == SQLITE_DONE) {
+        r = cs_error_set(err, CLIPSEARCH_ERR_NOT_FOUND, "no photo with id %lld in the library",
+                         (long long)file_id);
+    } else {
+        r = cs_store_error(lib->store, err, "looking up a photo");
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+clipsearch_status clipsearch_library_get_embedding_by_id(clipsearch_library *lib,
+                                                         const clipsearch_library_model *model,
+                                                         int64_t file_id, float *out,
+                                                         clipsearch_error *err)
+{
+    clipsearch_status r;
+    if (!lib || !model || !out)
+        return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "NULL argument");
+    r = cs_store_embedding_get(lib->store, file_id, model->id, out, model->dim, err);
+    if (r == CLIPSEARCH_ERR_NOT_FOUND)
+        cs_error_set(err, r, "no photo with id %lld indexed with model %s", (long long)file_id,
+                     model->name);
+    return r;
+}
+
+clipsearch_status clipsearch_library_path_in_roots(clipsearch_library *lib, const char *path,
+                                                   int *inside, clipsearch_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (!lib || !path || !inside)
+        return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "NULL argument");
+    *inside = 0;
+    if (sqlite3_prepare_v2(cs_store_db(lib->store), "SELECT path FROM roots", -1, &st, NULL) !=
+        SQLITE_OK)
+        return cs_store_error(lib->store, err, "reading the library's folders");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *root = (const char *)sqlite3_column_text(st, 0);
+        if (root && *root == '/' && under_dir(path, root)) {
+            *inside = 1;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return cs_store_error(lib->store, err, "reading the library's folders");
+    return CLIPSEARCH_OK;
+}
+
+clipsearch_status clipsearch_library_refresh_model(clipsearch_library *lib,
+                                                   clipsearch_library_model *model,
+                                                   clipsearch_error *err)
+{
+    cs_model_row m;
+    clipsearch_status r;
+    if (!lib || !model)
+        return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "NULL argument");
+    if ((r = cs_store_model_by_id(lib->store, model->id, &m, err)) != CLIPSEARCH_OK)
+        return r;
+    model->generation = m.generation;
+    model->n_embeddings = m.n_embeddings;
+    return CLIPSEARCH_OK;
+}
+
+#define INDEXER_LOCK "indexer.lock"
+
+int clipsearch_library_indexing(const clipsearch_library *lib)
+{
+    char path[PATH_MAX];
+    int fd, busy = 0;
+    if (!lib)
+        return 0;
+    snprintf(path, sizeof path, "%s/%s", lib->dir, INDEXER_LOCK);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0; /* never indexed here, or not readable: nothing to tell */
+    /* A shared lock is refused only while an indexer holds its exclusive one. */
+    if (flock(fd, LOCK_SH | LOCK_NB) != 0)
+        busy = errno == EWOULDBLOCK;
+    close(fd); /* drops our shared lock, if taken */
+    return busy;
+}
+
+/* Opens and locks the indexer lock file; -1 if impossible (the run goes on
+ * without it: the lock only feeds clipsearch_library_indexing). */
+static int take_indexer_lock(const clipsearch_library *lib)
+{
+    char path[PATH_MAX];
+    int fd;
+    snprintf(path, sizeof path, "%s/%s", lib->dir, INDEXER_LOCK);
+    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+        return -1;
+    /* Blocking would serialise two indexers, which the library allows to
+     * run together; a second one simply shares the flag. */
+    flock(fd, LOCK_EX | LOCK_NB);
+    return fd;
 }
 
 /* ---- statistics ------------------------------------------------------------ */
@@ -1205,7 +1348,7 @@ clipsearch_status clipsearch_library_index(clipsearch_library *lib, const char *
     cs_pipeline_item *items = NULL;
     run R;
     clipsearch_status r = CLIPSEARCH_OK;
-    int n_threads;
+    int n_threads, lock_fd = -1;
 
     if (!summary)
         summary = &dummy;
@@ -1223,6 +1366,7 @@ clipsearch_status clipsearch_library_index(clipsearch_library *lib, const char *
         return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT,
                             "%s: library opened read-only: cannot index", lib->dir);
     n_threads = params->n_threads > 0 ? params->n_threads : default_threads();
+    lock_fd = take_indexer_lock(lib);
 
     /* The model first: a wrong --model should fail before any work. */
     if ((r = cs_model_fingerprint(model_dir, fp, err)) != CLIPSEARCH_OK)
@@ -1400,5 +1544,7 @@ out:
         free(real[i]);
     free(real);
     clipsearch_model_free(model);
+    if (lock_fd >= 0)
+        close(lock_fd);
     return r;
 }
