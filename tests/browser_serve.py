@@ -11,7 +11,7 @@ more results on scrolling, open the lightbox and step through it, search
 "more like this", close with Esc, restore earlier searches with the back
 button, pass the filters to the server, search by a photo picked or dropped,
 keep the layout still while thumbnails load, follow prefers-color-scheme,
-and work in token mode.  Screenshots (light and dark, 1280 px and narrow,
+and work in token mode (`--require-token`).  Screenshots (light and dark, 1280 px and narrow,
 lightbox open) go to $CLIPSEARCH_BIN_DIR/browser-screenshots/, with the
 reduced docs-page-light.png and docs-page-dark.png that docs/ holds for
 the README.
@@ -460,6 +460,42 @@ def run_checks(d, base, photos, shots, suffix=""):
     check(not errors, "no errors in the browser console: %s" % errors[:3])
 
 
+def run_token_checks(d, server):
+    """A server that requires its token (--require-token): without it the page
+    says how to get in; opened with it, the page works on the cookie the
+    server sets, and the token leaves the address bar."""
+    check(bool(server.token), "--require-token: the printed URL carries ?token= (%r)" % server.url)
+    # Without the token even the page is refused (401, a JSON error saying why).
+    d.get(server.base + "/?q=a+red+circle")
+    body = d.find_element(By.TAG_NAME, "body").text
+    check("token" in body and not d.find_elements(By.ID, "grid"),
+          "without the token: no page, a message naming the token (%r)" % body[:200])
+    d.get(server.base + "/?token=" + server.token + "&q=a+red+circle")
+    r = top_loaded(d, 5)
+    check(count_with(r[:5], "red_circle") >= 4, "token mode: red circles for 'a red circle'")
+    q = query_of(d)
+    check("token" not in q and q.get("q") == ["a red circle"],
+          "token mode: the token leaves the address bar, the query stays (%s)" % d.current_url)
+    d.refresh()
+    r = top_loaded(d, 5)
+    check(count_with(r[:5], "red_circle") >= 4, "token mode: a reload works on the cookie")
+    type_query(d, "a yellow star")
+    wait(d, lambda: query_of(d).get("q") == ["a yellow star"], "token mode: the typed query")
+    r = top_loaded(d, 5)
+    check(count_with(r[:5], "yellow_star") >= 3, "token mode: yellow stars for 'a yellow star'")
+    d.find_element(By.CSS_SELECTOR, "#grid a[data-index='0']").click()
+    wait(d, lambda: lightbox_loaded(d), "token mode: the lightbox photo to load")
+    d.switch_to.active_element.send_keys(Keys.ESCAPE)
+    star = r[0]["name"] if r else ""
+    if star:
+        d.find_element(By.ID, "file").send_keys(os.path.join(PHOTOS, star))
+        wait(d, lambda: query_of(d).get("example") == ["1"], "token mode: search by a photo")
+        x = top_loaded(d, 3)
+        check(star in [y["name"] for y in x[:3]], "token mode: POST search by a photo finds it")
+    wait(d, lambda: re.search(r"\b300 photos\b", d.find_element(By.ID, "library").text),
+         "token mode: the library status")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="browser_serve.")
     shots = os.path.join(BIN, "browser-screenshots")
@@ -482,6 +518,13 @@ def main():
         d = None
         rc = server.stop()
         check(rc == 0, "clipsearch serve exits 0 on SIGTERM (got %s)" % rc)
+        server = None
+        server = Server(db, ["--require-token"], env=env)
+        d = browser(tmp, "token")
+        run_token_checks(d, server)
+        d.quit()
+        d = None
+        server.stop()
         server = None
     except Exception as e:  # a crash of the harness is a failure, never a pass
         check(False, "%s: %s" % (type(e).__name__, e))

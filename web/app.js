@@ -65,14 +65,25 @@
   }
   function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
 
-  // With a token (server started with --listen), the server keeps it in a
-  // cookie once the page was loaded with ?token=...; sending it along as
-  // well keeps the page working where that cookie is refused.
+  // Token mode (the server was started with --listen ADDR or
+  // --require-token): the page is opened as /?token=..., and the server
+  // answers that with a cookie (HttpOnly, SameSite=Strict) that carries the
+  // token on every later request, thumbnails included.  The page drops the
+  // token from the address bar at once, so it stays out of history,
+  // bookmarks and screenshots, and also sends it in a header with its own
+  // requests.
   function api(path, params) {
-    var p = new URLSearchParams(params || {});
-    if (token) p.set("token", token);
-    var qs = p.toString();
+    var qs = new URLSearchParams(params || {}).toString();
     return path + (qs ? "?" + qs : "");
+  }
+  function apiFetch(url, opts) {
+    opts = opts || {};
+    opts.credentials = "same-origin";
+    if (token) {
+      opts.headers = opts.headers || {};
+      opts.headers["X-Clipsearch-Token"] = token;
+    }
+    return fetch(url, opts);
   }
   function thumbUrl(id, size) { return api("/api/thumb", { id: id, size: size }); }
   function gridThumbSize() { return (window.devicePixelRatio || 1) > 1.5 ? 512 : 256; }
@@ -114,7 +125,6 @@
     if (S.mode === "similar") { p.set("similar", S.similar); if (S.similarName) p.set("name", S.similarName); }
     if (S.mode === "example") p.set("example", "1");
     FILTERS.forEach(function (k) { if (S.filters[k]) p.set(k, S.filters[k]); });
-    if (token) p.set("token", token);
     var qs = p.toString();
     return location.pathname + (qs ? "?" + qs : "");
   }
@@ -146,14 +156,14 @@
     var p = filterParams({ n: PAGE, offset: offset });
     if (S.mode === "text") {
       p.q = S.q;
-      return fetch(api("/api/search", p), { signal: signal, credentials: "same-origin" });
+      return apiFetch(api("/api/search", p), { signal: signal });
     }
     if (S.mode === "similar") {
       p.id = S.similar;
-      return fetch(api("/api/similar", p), { signal: signal, credentials: "same-origin" });
+      return apiFetch(api("/api/similar", p), { signal: signal });
     }
-    return fetch(api("/api/search", p), {
-      method: "POST", body: S.example, signal: signal, credentials: "same-origin",
+    return apiFetch(api("/api/search", p), {
+      method: "POST", body: S.example, signal: signal,
       headers: { "Content-Type": S.example.type || "application/octet-stream" }
     });
   }
@@ -634,7 +644,7 @@
     if (!r) return;
     el.lbNote.textContent = "Opening " + dirname(r.path) + "\u2026";
     try {
-      var resp = await fetch(api("/api/reveal", { id: r.id }), { method: "POST", credentials: "same-origin" });
+      var resp = await apiFetch(api("/api/reveal", { id: r.id }), { method: "POST" });
       el.lbNote.textContent = resp.ok ? "Opened the folder in your file manager." : await errorText(resp);
     } catch (e) {
       el.lbNote.textContent = "Could not reach the server.";
@@ -667,7 +677,7 @@
 
   async function refreshStats() {
     try {
-      var resp = await fetch(api("/api/stats"), { credentials: "same-origin" });
+      var resp = await apiFetch(api("/api/stats"));
       if (!resp.ok) {
         el.library.textContent = resp.status === 401 ? "access token needed" : "";
         return;
@@ -709,8 +719,9 @@
 
   // ---- start ----------------------------------------------------------------
 
-  if (history.state === null) history.replaceState({ cs: 1 }, "", location.href);
   stateFromUrl();
+  // The current entry, without the token (see apiFetch).
+  history.replaceState({ cs: 1 }, "", urlFromState());
   run(false);
   refreshStats();
   setInterval(function () { if (!document.hidden) refreshStats(); }, STATS_EVERY_MS);
