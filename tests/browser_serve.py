@@ -40,7 +40,8 @@ def skip(why):
 
 BIN = os.environ.get("CLIPSEARCH_BIN_DIR") or skip("CLIPSEARCH_BIN_DIR not set")
 FIX = os.environ.get("CLIPSEARCH_FIXTURES_DIR") or skip("CLIPSEARCH_FIXTURES_DIR not set")
-MODEL = os.path.join(FIX, "clip-shapes")
+# Canonical: chromedriver refuses to upload a file named through "..".
+MODEL = os.path.realpath(os.path.join(FIX, "clip-shapes"))
 PHOTOS = os.path.join(MODEL, "photos")
 for f in ("model.safetensors", "vocab.json", "merges.txt", "photos/labels.json"):
     if not os.path.exists(os.path.join(MODEL, f)):
@@ -497,7 +498,7 @@ def run_token_checks(d, server):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="browser_serve.")
+    tmp = os.path.realpath(tempfile.mkdtemp(prefix="browser_serve."))
     shots = os.path.join(BIN, "browser-screenshots")
     os.makedirs(shots, exist_ok=True)
     env = dict(os.environ, HOME=os.path.join(tmp, "home"),
