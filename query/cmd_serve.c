@@ -39,6 +39,7 @@ static void usage(FILE *f)
             "  --require-token    require the token even on 127.0.0.1 (other local users)\n"
             "  --open             open the page in the desktop's browser (xdg-open)\n"
             "  --threads N        request threads (default: up to 4)\n"
+            "  --timeout S        close connections silent for S seconds (default 30)\n"
             "  --cache DIR        thumbnail cache (default $XDG_CACHE_HOME/clipsearch/thumbs,\n"
             "                     else ~/.cache/clipsearch/thumbs); '' turns it off\n"
             "  -h, --help\n"
@@ -50,7 +51,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_DB = 256, OPT_MODEL, OPT_VOCAB, OPT_PORT, OPT_LISTEN, OPT_OPEN, OPT_THREADS,
-       OPT_CACHE, OPT_TOKEN, OPT_REQUIRE_TOKEN };
+       OPT_CACHE, OPT_TOKEN, OPT_REQUIRE_TOKEN, OPT_TIMEOUT };
 
 static int parse_int(const char *s, int lo, int hi, int *out)
 {
@@ -77,6 +78,7 @@ int cmd_serve(int argc, char **argv)
         {"cache", required_argument, NULL, OPT_CACHE},
         {"token", required_argument, NULL, OPT_TOKEN},
         {"require-token", no_argument, NULL, OPT_REQUIRE_TOKEN},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     clipsearch_server_params sp = clipsearch_server_default_params();
@@ -115,6 +117,13 @@ int cmd_serve(int argc, char **argv)
         case OPT_THREADS:
             if (parse_int(optarg, 1, 256, &sp.n_threads) != 0) {
                 fprintf(stderr, "clipsearch serve: --threads: '%s' is not 1 to 256\n", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case OPT_TIMEOUT:
+            if (parse_int(optarg, 1, 3600, &sp.connection_timeout) != 0) {
+                fprintf(stderr, "clipsearch serve: --timeout: '%s' is not 1 to 3600 seconds\n",
+                        optarg);
                 return CLI_EXIT_USAGE;
             }
             break;

@@ -622,8 +622,11 @@ static void api_reveal(clipsearch_server *S, cs_worker *w, const cs_request *req
     if ((fd = open_photo(w, sr.id, f, &st, real, rep)) < 0)
         goto out;
     close(fd);
-    snprintf(folder, sizeof folder, "%s", real);
-    snprintf(folder, sizeof folder, "%s", dirname(folder));
+    {
+        char tmp[PATH_MAX];
+        snprintf(tmp, sizeof tmp, "%s", real);
+        snprintf(folder, sizeof folder, "%s", dirname(tmp)); /* dirname writes into tmp */
+    }
     argv[0] = S->opener;
     argv[1] = folder;
     argv[2] = NULL;
