@@ -72,6 +72,7 @@ try:
 except ImportError:
     skip("python selenium not installed (Debian package python3-selenium)")
 
+OPENED = None       # where the stand-in for xdg-open records the folders it was given
 WAIT_S = 30          # generous: CI shares two cores between builds
 failures = []
 checks = 0
@@ -323,6 +324,21 @@ def run_checks(d, base, photos, shots, suffix=""):
     d.switch_to.active_element.send_keys(Keys.ARROW_LEFT)
     wait(d, lambda: d.find_element(By.ID, "lb-title").text == name0, "Left arrow to step back")
 
+    # Copy path (clipboard permission granted, as a user's click would) and
+    # Open folder (the server runs $CLIPSEARCH_OPENER FOLDER: a script here).
+    d.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": base, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    d.find_element(By.ID, "lb-copy").click()
+    wait(d, lambda: d.find_element(By.ID, "lb-note").text == "Path copied.", "'Copy path' to copy", 10)
+    clip = d.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "navigator.clipboard.readText().then(done, e => done('error: ' + e))")
+    check(clip == path, "the clipboard holds the path (%r)" % clip)
+    d.find_element(By.ID, "lb-reveal").click()
+    wait(d, lambda: d.find_element(By.ID, "lb-note").text.startswith("Opened /"), "'Open folder'", 10)
+    opened = open(OPENED).read().split("\n") if os.path.exists(OPENED) else []
+    check(opened[:1] == [os.path.dirname(path)], "'Open folder' opened %r (%s)" % (os.path.dirname(path), opened))
+
     d.find_element(By.ID, "lb-similar").click()
     id0 = rs[0]["id"]
     wait(d, lambda: query_of(d).get("similar") == [id0], "the URL to carry ?similar=ID")
@@ -393,6 +409,23 @@ def run_checks(d, base, photos, shots, suffix=""):
     check(all(x["score"] >= float(cut) for x in got), "threshold: every score above it")
     d.find_element(By.CSS_SELECTOR, "#filters button[type='reset']").click()
     wait(d, lambda: "threshold" not in query_of(d) and len(results(d)) > 3, "clearing the filters")
+    # The fixture photos carry no capture date, and a date filter leaves
+    # undated photos out: --after reaches the server if nothing is left.
+    d.find_element(By.ID, "f-after").send_keys("2001-02")
+    wait(d, lambda: query_of(d).get("after") == ["2001-02"], "the URL to carry the date filter")
+    wait(d, lambda: len(results(d)) == 0 and "No photos" in d.find_element(By.ID, "status-line").text,
+         "the date filter to leave out the undated photos")
+    d.find_element(By.CSS_SELECTOR, "#filters button[type='reset']").click()
+    wait(d, lambda: "after" not in query_of(d) and len(results(d)) > 3, "clearing the date filter")
+
+    # Accessible: every control labelled, every thumbnail described.
+    unlabeled = d.execute_script("""
+        return [...document.querySelectorAll('input:not([type=file]), button')].filter(e =>
+          !(e.labels && e.labels.length) && !e.getAttribute('aria-label') &&
+          !e.textContent.trim()).map(e => e.id || e.outerHTML.slice(0, 60));""")
+    check(not unlabeled, "every control has a label: %s" % unlabeled)
+    check(all(d.execute_script("return [...document.querySelectorAll('#grid img')].map(i => i.alt)")),
+          "every thumbnail has alt text")
 
     # 10. Search by example: a photo picked with the file button, then one
     # dropped.  Both are copies of library photos, so each must come first.
@@ -423,6 +456,19 @@ def run_checks(d, base, photos, shots, suffix=""):
     d.back()
     wait(d, lambda: query_of(d).get("q") == ["a green triangle"], "back from the example search")
     check(d.find_element(By.ID, "example").is_displayed() is False, "the example banner goes with it")
+    # A paste (Ctrl+V of a copied image), as the clipboard event carries it.
+    d.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0]).then(r => r.blob()).then(b => {
+          const dt = new DataTransfer();
+          dt.items.add(new File([b], 'pasted.jpg', {type: 'image/jpeg'}));
+          document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}));
+          done();
+        }, () => done());""", g[0]["src"] if g else "/")
+    wait(d, lambda: query_of(d).get("example") == ["1"], "a pasted photo to start a search")
+    r = top_loaded(d, 3)
+    check(bool(g) and g[0]["name"] in [x["name"] for x in r[:3]],
+          "search by a pasted photo finds it: %s" % [x["name"] for x in r[:5]])
 
     # 11. Library status.
     wait(d, lambda: re.search(r"\b300 photos\b", d.find_element(By.ID, "library").text),
@@ -498,7 +544,9 @@ def run_token_checks(d, server):
 
 
 def main():
+    global OPENED
     tmp = os.path.realpath(tempfile.mkdtemp(prefix="browser_serve."))
+    OPENED = os.path.join(tmp, "opened.txt")
     shots = os.path.join(BIN, "browser-screenshots")
     os.makedirs(shots, exist_ok=True)
     env = dict(os.environ, HOME=os.path.join(tmp, "home"),
@@ -507,6 +555,11 @@ def main():
     for k in ("CLIPSEARCH_MODEL", "CLIPSEARCH_DB"):
         env.pop(k, None)
     os.makedirs(env["HOME"])
+    opener = os.path.join(tmp, "opener.sh")
+    with open(opener, "w") as f:
+        f.write('#!/bin/sh\nprintf "%%s\\n" "$1" >> "%s"\n' % OPENED)
+    os.chmod(opener, 0o755)
+    env["CLIPSEARCH_OPENER"] = opener
     server = None
     d = None
     t0 = time.time()

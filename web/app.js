@@ -645,7 +645,12 @@
     el.lbNote.textContent = "Opening " + dirname(r.path) + "\u2026";
     try {
       var resp = await apiFetch(api("/api/reveal", { id: r.id }), { method: "POST" });
-      el.lbNote.textContent = resp.ok ? "Opened the folder in your file manager." : await errorText(resp);
+      if (resp.ok) {
+        var j = await resp.json().catch(function () { return {}; });
+        el.lbNote.textContent = "Opened " + (j.folder || dirname(r.path)) + " in the file manager.";
+      } else {
+        el.lbNote.textContent = await errorText(resp);
+      }
     } catch (e) {
       el.lbNote.textContent = "Could not reach the server.";
     }
