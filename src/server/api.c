@@ -503,7 +503,7 @@ static void api_thumb(clipsearch_server *S, cs_worker *w, const cs_request *req,
     clipsearch_error err = {0};
     clipsearch_status r;
     struct stat st;
-    char real[PATH_MAX], key[80] = "";
+    char real[PATH_MAX], key[64] = "";
     uint8_t *data = NULL, *jpeg = NULL;
     size_t jpeg_len = 0;
     int fd = -1, tw, th;

@@ -79,7 +79,7 @@ typedef struct cs_reply {
     size_t len;
     int fd;                           /* >= 0: send this file's fd_size bytes (closed by the sender) */
     int64_t fd_size;
-    char etag[80];                    /* "" for none */
+    char etag[100];                   /* "" for none */
     const char *cache_control;        /* NULL: "no-store" */
     int is_page;                      /* the HTML page: add the Content-Security-Policy */
 } cs_reply;
