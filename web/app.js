@@ -13,6 +13,7 @@
   "use strict";
 
   var PAGE = 40;            // results per request (offset paging)
+  var MAX_OFFSET = 10000;   // the API's largest offset
   var DEBOUNCE_MS = 220;    // search-as-you-type delay
   var LB_SIZE = 1024;       // lightbox image: the API's largest thumbnail
   var STATS_EVERY_MS = 10000;
@@ -211,7 +212,8 @@
       S.results = S.results.concat(fresh);
       // The server says whether there are more; without that, a short
       // page is the end.  A page with nothing new ends it in any case.
-      S.done = (typeof j.has_more === "boolean" ? !j.has_more : got.length < PAGE) || fresh.length === 0;
+      S.done = (typeof j.has_more === "boolean" ? !j.has_more : got.length < PAGE) ||
+        fresh.length === 0 || S.results.length > MAX_OFFSET;
       appendCells(fresh, first);
       el.empty.hidden = true;
       var n = S.results.length;
@@ -692,6 +694,12 @@
       var photos = firstNumber(j, ["photos", "n_photos", "photo_count", "count"]);
       if (photos !== null) parts.push(photos.toLocaleString() + (photos === 1 ? " photo" : " photos"));
       var model = modelName(j);
+      // An indexing run changed the library: offer the new results (not
+      // forced on the reader, whose place in the grid would be lost).
+      if (typeof j.generation === "number") {
+        if (libGeneration !== null && j.generation !== libGeneration && S.mode !== "none") showUpdate();
+        libGeneration = j.generation;
+      }
       el.library.replaceChildren();
       el.library.appendChild(document.createTextNode(parts.join(" \u00b7 ")));
       if (j.indexing) {
@@ -705,6 +713,17 @@
     } catch (e) {
       el.library.textContent = "server not reachable";
     }
+  }
+
+  var libGeneration = null;
+  function showUpdate() {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "text-button update";
+    b.textContent = "The library changed: show new results";
+    b.addEventListener("click", function () { run(false); });
+    setStatus("");
+    el.status.appendChild(b);
   }
 
   function firstNumber(j, keys) {
