@@ -87,7 +87,14 @@
     return fetch(url, opts);
   }
   function thumbUrl(id, size) { return api("/api/thumb", { id: id, size: size }); }
-  function gridThumbSize() { return (window.devicePixelRatio || 1) > 1.5 ? 512 : 256; }
+  // The thumbnail size for a grid cell: its long side as shown (rows are
+  // --row high and grow by about a quarter to fill the width), in device
+  // pixels, rounded up to one of three sizes so the server's cache is shared.
+  function gridThumbSize(ar) {
+    var row = parseFloat(getComputedStyle(document.documentElement).getPropertyValue("--row")) || 180;
+    var need = row * 1.25 * Math.max(ar || 1, 1) * (window.devicePixelRatio || 1);
+    return need <= 256 ? 256 : need <= 512 ? 512 : 1024;
+  }
 
   async function errorText(resp) {
     var msg = "";
@@ -255,7 +262,6 @@
   }
 
   function appendCells(list, first) {
-    var size = gridThumbSize();
     var frag = document.createDocumentFragment();
     list.forEach(function (r, k) {
       var i = first + k;
@@ -281,7 +287,7 @@
         b.textContent = name;
         a.appendChild(b);
       });
-      img.src = thumbUrl(r.id, size);
+      img.src = thumbUrl(r.id, gridThumbSize(aspect(r)));
       var sc = document.createElement("span");
       sc.className = "score";
       sc.textContent = fmtScore(r.score);
@@ -558,7 +564,8 @@
     el.lbNote.textContent = "";
     el.lbImg.alt = name + (r.taken ? ", taken " + r.taken : "");
     // The grid's thumbnail (already loaded) at once, the large one when here.
-    el.lbImg.src = thumbUrl(r.id, gridThumbSize());
+    var cell = cellLink(i), small = cell && cell.querySelector("img");
+    el.lbImg.src = small && small.complete && small.naturalWidth ? small.src : thumbUrl(r.id, 256);
     var big = new Image();
     big.onload = function () { if (lbIndex === i) el.lbImg.src = big.src; };
     big.src = thumbUrl(r.id, LB_SIZE);
