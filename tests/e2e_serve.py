@@ -429,8 +429,11 @@ try:
                        ("LOCALHOST:%d" % S.port, 200), ("127.0.0.1", 200), ("", 403)):
         st, _, _ = S.get("/api/stats", host=host)
         check("Host %r -> %d" % (host, want), st == want, str(st))
-    st, _, _ = S.get("/api/stats", headers={"Sec-Fetch-Site": "cross-site"})
-    check("cross-site fetch: 403", st == 403)
+    for site in ("cross-site", "same-site"):
+        st, _, _ = S.get("/api/stats", headers={"Sec-Fetch-Site": site})
+        check(site + " fetch: 403", st == 403)
+    st, _, _ = S.get("/", headers={"Sec-Fetch-Site": "cross-site"})
+    check("cross-site navigation to the page: 200", st == 200)
     st, _, _ = S.get("/api/stats", headers={"Sec-Fetch-Site": "same-origin"})
     check("same-origin fetch: 200", st == 200)
 

@@ -318,11 +318,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                     "(with ?token=...)");
         goto out;
     }
-    /* Another site's page may make the browser fetch from us; it gets nothing
-     * from the API (top-level navigation to the page stays possible). */
+    /* Another page (another site, or another port of localhost: "same-site")
+     * may make the browser fetch from us; it gets nothing from the API.
+     * Top-level navigation to the page stays possible. */
     if (!strncmp(path, "/api/", 5) &&
         (v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site")) &&
-        !strcmp(v, "cross-site")) {
+        strcmp(v, "same-origin") && strcmp(v, "none")) {
         ret = send_error(c, S, 403, "cross-site requests are refused");
         goto out;
     }
