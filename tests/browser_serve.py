@@ -20,6 +20,7 @@ Run by tests/e2e_browser.sh (which picks a Python that has selenium).
 Exit 0 pass, 1 fail, 77 skip (no chromium, chromedriver, selenium or fixtures).
 """
 import base64
+import json
 import os
 import re
 import shutil
@@ -250,7 +251,7 @@ def doc_shot(d, shots, name):
 
 # ---- the checks -----------------------------------------------------------
 
-def run_checks(d, base, photos, shots, suffix=""):
+def run_checks(d, base, db, photos, env, shots, suffix=""):
     # Layout shifts (Layout Instability API), counted from the first paint.
     d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
         window.__cls = 0;
@@ -297,6 +298,24 @@ def run_checks(d, base, photos, shots, suffix=""):
     check(count_with(top[:5], "blue_square") >= 3,
           "at least 3 of the top 5 for 'a blue square' are blue squares: %s" % [r["name"] for r in top[:5]])
     check("a blue square" in d.title, "the title follows the query (%r)" % d.title)
+
+    # The CLI's query arithmetic passes through the box unchanged ('+' and
+    # ':' survive the URL): the same photos and scores as `clipsearch
+    # a blue --add 2:circle --subtract square`.
+    cli = subprocess.run([os.path.join(BIN, "clipsearch"), "--db", db, "--model", MODEL, "--json",
+                          "-n", "5", "a", "blue", "--add", "2:circle", "--subtract", "square"],
+                         env=env, capture_output=True, text=True)
+    want = [json.loads(x) for x in cli.stdout.splitlines() if x.strip()]
+    type_query(d, "a blue +2:circle -square")
+    wait(d, lambda: query_of(d).get("q") == ["a blue +2:circle -square"], "the URL to carry the arithmetic")
+    got = top_loaded(d, 5)
+    check(len(want) == 5 and [os.path.basename(w["path"]) for w in want] == [g["name"] for g in got[:5]]
+          and all(abs(w["score"] - g["score"]) < 1e-4 for w, g in zip(want, got)),
+          "query arithmetic as the CLI's: %s vs %s" % ([(os.path.basename(w["path"]), w["score"]) for w in want],
+                                                      [(g["name"], g["score"]) for g in got[:5]]))
+    type_query(d, "a blue square")
+    wait(d, lambda: query_of(d).get("q") == ["a blue square"], "back to the typed query")
+    top_loaded(d, 5)
 
     # 4. Infinite scroll: more results, each photo once.
     n0 = len(results(d))
@@ -567,7 +586,7 @@ def main():
         db, photos = make_library(tmp, env)
         server = Server(db, env=env)
         d = browser(tmp, "main")
-        run_checks(d, server.base, photos, shots)
+        run_checks(d, server.base, db, photos, env, shots)
         d.quit()
         d = None
         rc = server.stop()

@@ -5,8 +5,8 @@
    State lives in the URL (?q=..., ?similar=ID, filters), so a search can be
    bookmarked, reloaded and shared, and the back button steps through
    searches: a burst of typing makes one history entry (pushed on its first
-   search, replaced while the words change), Enter or any other new search
-   starts the next. A search by an example photo cannot live in the URL (the
+   search, replaced while the words change); Enter, leaving the box or any
+   other kind of search starts the next. A search by an example photo cannot live in the URL (the
    photo is only in this tab's memory): it gets a history entry (?example=1)
    but is not restored after a reload. */
 (function () {
@@ -375,6 +375,9 @@
       typingEntry = true;
     }, DEBOUNCE_MS);
   });
+
+  // Leaving the box (to look at the results) also ends the burst.
+  el.q.addEventListener("blur", function () { typingEntry = false; });
 
   el.q.addEventListener("keydown", function (ev) {
     if (ev.key === "ArrowDown" && S.results.length) {
