@@ -20,6 +20,7 @@ Run by tests/e2e_browser.sh (which picks a Python that has selenium).
 Exit 0 pass, 1 fail, 77 skip (no chromium, chromedriver, selenium or fixtures).
 """
 import base64
+import fcntl
 import json
 import os
 import re
@@ -492,6 +493,18 @@ def run_checks(d, base, db, photos, env, shots, suffix=""):
     # 11. Library status.
     wait(d, lambda: re.search(r"\b300 photos\b", d.find_element(By.ID, "library").text),
          "the library status to show 300 photos (%r)" % d.find_element(By.ID, "library").text)
+
+    # While an indexing run holds the library's lock, the status says so
+    # (the lock taken here as clipsearch-index takes it).
+    with open(os.path.join(db, "indexer.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        d.refresh()
+        wait(d, lambda: "indexing" in d.find_element(By.ID, "library").text,
+             "the library status to show indexing (%r)" % d.find_element(By.ID, "library").text)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    d.refresh()
+    wait(d, lambda: re.search(r"\b300 photos\b", d.find_element(By.ID, "library").text)
+         and "indexing" not in d.find_element(By.ID, "library").text, "indexing to end in the status")
 
     # 12. Dark mode and a narrow window.
     set_scheme(d, "dark")
