@@ -511,17 +511,42 @@ try:
     st, hd, _ = S.get("/?token=" + tok)
     check("token in URL: 200", st == 200)
     cookie = hd.get("set-cookie", "")
-    check("token kept in a cookie", cookie.startswith("clipsearch_token=" + tok) and
+    check("token kept in a cookie", cookie.startswith("clipsearch_token_%d=%s" % (S.port, tok)) and
           "HttpOnly" in cookie and "SameSite=Strict" in cookie, cookie)
-    st, _, _ = S.get("/api/stats", headers={"Cookie": "clipsearch_token=" + tok})
+    st, _, _ = S.get("/api/stats", headers={"Cookie": "clipsearch_token_%d=%s" % (S.port, tok)})
     check("token cookie: 200", st == 200)
-    st, _, _ = S.get("/api/stats", headers={"Cookie": "clipsearch_token=x"})
+    st, _, _ = S.get("/api/stats", headers={"Cookie": "clipsearch_token_%d=x" % S.port})
     check("wrong cookie: 401", st == 401)
+    st, _, _ = S.get("/api/stats", headers={"Cookie": "clipsearch_token_1=" + tok})
+    check("another port's cookie: 401", st == 401)
     st, _, _ = S.request("POST", "/api/search?n=1", body=photo,
-                         headers={"Cookie": "clipsearch_token=" + tok})
+                         headers={"Cookie": "clipsearch_token_%d=%s" % (S.port, tok)})
     check("POST with the token (no Origin): 200", st == 200)
 finally:
     check("token server: exit 0", S.stop() == 0)
+
+# --open runs xdg-open with the URL (a stand-in on PATH here).
+BIN2 = os.path.join(T, "bin")
+os.makedirs(BIN2)
+with open(os.path.join(BIN2, "xdg-open"), "w") as f:
+    f.write('#!/bin/sh\nprintf "%%s\\n" "$1" > "%s"\n' % os.path.join(T, "xdg.txt"))
+os.chmod(os.path.join(BIN2, "xdg-open"), 0o755)
+env_path = env["PATH"]
+env["PATH"] = BIN2 + ":" + env_path
+S = Server("--open")
+try:
+    for _ in range(100):
+        if os.path.exists(os.path.join(T, "xdg.txt")):
+            break
+        time.sleep(0.05)
+    time.sleep(0.1)
+    with open(os.path.join(T, "xdg.txt")) as fh:
+        check("--open opens the URL", fh.read().strip() == S.url)
+    st, hd, body = S.request("HEAD", "/api/stats")
+    check("HEAD: 200 without a body", st == 200 and body == b"")
+finally:
+    check("--open server: exit 0", S.stop() == 0)
+env["PATH"] = env_path
 
 # --listen on all addresses: a warning, and the token is required.
 S = Server("--listen", "0.0.0.0")

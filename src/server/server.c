@@ -168,9 +168,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, const clipsearch_ser
                                 "connect-src 'self'; object-src 'none'; base-uri 'none'; "
                                 "frame-ancestors 'none'; form-action 'self'");
     if (set_cookie && S->require_token) {
-        char cookie[160];
+        char cookie[200];
+        /* Cookies ignore ports: the port in the name keeps two servers on one
+         * machine from overwriting each other's token. */
         snprintf(cookie, sizeof cookie,
-                 "clipsearch_token=%s; Path=/; HttpOnly; SameSite=Strict", S->token);
+                 "clipsearch_token_%d=%s; Path=/; HttpOnly; SameSite=Strict", S->port, S->token);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, cookie);
     }
     ret = MHD_queue_response(c, (unsigned)rep->status, resp);
@@ -308,7 +310,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if ((tok = cs_query_get(&query, "token")) != NULL && same_secret(tok, S->token))
         token_ok = token_in_url = 1;
-    else if (same_secret(MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "clipsearch_token"),
+    else if (same_secret(MHD_lookup_connection_value(c, MHD_COOKIE_KIND, S->cookie_name),
                          S->token) ||
              same_secret(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Clipsearch-Token"),
                          S->token))
@@ -572,6 +574,7 @@ clipsearch_status clipsearch_server_start(const clipsearch_server_params *params
     }
     info = MHD_get_daemon_info(S->daemon, MHD_DAEMON_INFO_BIND_PORT);
     S->port = info ? info->port : params->port;
+    snprintf(S->cookie_name, sizeof S->cookie_name, "clipsearch_token_%d", S->port);
     {
         const char *h = S->wildcard ? (S->ipv6 ? "[::1]" : "127.0.0.1") : S->listen;
         char br[80];

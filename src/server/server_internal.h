@@ -54,6 +54,7 @@ struct clipsearch_server {
     char hostname[256];               /* gethostname(), accepted as Host when wildcard */
     int require_token;
     char token[65];
+    char cookie_name[32];             /* "clipsearch_token_PORT" */
     char url[200];
     char cache_dir[PATH_MAX];
     char opener[PATH_MAX];
