@@ -268,8 +268,16 @@ static void search_and_reply(clipsearch_server *S, const cs_search_request *sr,
     p.taken_after = sr->after[0] ? sr->after : NULL;
     p.taken_before = sr->before[0] ? sr->before : NULL;
     pthread_mutex_lock(&S->search_mu);
-    r = clipsearch_library_search(clipsearch_searcher_library(S->searcher), &S->model, query, &p,
-                                  &res, &err);
+    {
+        clipsearch_library *lib = clipsearch_searcher_library(S->searcher);
+        double t = now_ms() / 1e3;
+        /* An indexer commits every batch: follow it only every few seconds. */
+        p.reuse_stale_index =
+            t - S->last_fresh < S->index_refresh_seconds && clipsearch_library_indexing(lib);
+        r = clipsearch_library_search(lib, &S->model, query, &p, &res, &err);
+        if (r == CLIPSEARCH_OK && !p.reuse_stale_index)
+            S->last_fresh = t;
+    }
     pthread_mutex_unlock(&S->search_mu);
     if (r != CLIPSEARCH_OK) {
         reply_status(rep, r, &err);

@@ -35,6 +35,8 @@ struct clipsearch_server {
      * holds the vector index; it is used under search_mu only. */
     clipsearch_searcher *searcher;
     pthread_mutex_t search_mu;
+    double index_refresh_seconds;
+    double last_fresh;                /* when a search last followed the library (search_mu) */
     clipsearch_library_model model;   /* the library's record (copy, read-only) */
     char model_dir[PATH_MAX];
     char tokenizer_path[PATH_MAX];
