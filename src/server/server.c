@@ -557,6 +557,8 @@ clipsearch_status clipsearch_server_start(const clipsearch_server_params *params
     S->worker_key_made = 1;
 
     n_threads = params->n_threads > 0 ? params->n_threads : default_threads();
+    if ((r = cs_workers_prepare(S, n_threads, err)) != CLIPSEARCH_OK)
+        goto fail;
     flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
     if (S->ipv6)
         flags |= MHD_USE_IPv6;
