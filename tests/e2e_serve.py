@@ -494,6 +494,24 @@ try:
     if new:
         st, _, _ = S.get("/api/thumb?id=%d" % new[0]["id"])
         check("new photo's thumbnail", st == 200)
+    # While an indexer runs (its lock held), searches keep the vector index
+    # they have for a while rather than rebuilding it for every batch.
+    with open(os.path.join(DB, "indexer.lock"), "a") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        S.json("/api/search?q=a+photo&n=5")  # follows the library: now fresh
+        shutil.copy(os.path.join(FIX, "images", "panorama.jpg"), os.path.join(O, "newer.jpg"))
+        r = subprocess.run([IDX, "--db", DB, "--model", MODEL, "-q", P], env=env,
+                           capture_output=True, text=True)
+        check("re-index 2", r.returncode == 0, r.stderr)
+        _, f = S.json("/api/search?q=a+photo&n=50&in=" + urllib.parse.quote(O))
+        check("during indexing: the index in memory is kept",
+              not any(r["path"].endswith("newer.jpg") for r in f["results"]) and
+              any(r["path"].endswith("new_photo.jpg") for r in f["results"]),
+              str(names(f["results"])))
+        check("stats say indexing", S.json("/api/stats")[1]["indexing"] is True)
+    _, f = S.json("/api/search?q=a+photo&n=50&in=" + urllib.parse.quote(O))
+    check("after indexing: the new photo is found",
+          any(r["path"].endswith("newer.jpg") for r in f["results"]), str(names(f["results"])))
 finally:
     rc_ = S.stop()
 check("SIGTERM: exit 0", rc_ == 0, str(rc_))

@@ -197,6 +197,13 @@ typedef struct clipsearch_search_params {
                                  Photos without a capture time are dropped when
                                  either bound is set. */
     const char *taken_before; /* exclusive */
+    /* appended fields */
+    int reuse_stale_index;    /* 1: search the vector index this handle already holds
+                                 even if the library changed since (while an indexer
+                                 runs, rebuilding it for every committed batch would
+                                 cost seconds per search): photos added meanwhile are
+                                 missed, removed ones are left out.  0 (default):
+                                 always the current state. */
 } clipsearch_search_params;
 
 clipsearch_search_params clipsearch_search_default_params(void);

@@ -42,6 +42,11 @@ typedef struct clipsearch_server_params {
                                (else ~/.cache/...); "" disables the cache */
     const char *opener;   /* program run as `opener FOLDER` by POST /api/reveal;
                              NULL: $CLIPSEARCH_OPENER, else "xdg-open" */
+    /* appended fields */
+    double index_refresh_seconds; /* while an indexer runs, searches follow its
+                                     commits at most this often (10; rebuilding the
+                                     vector index costs ~1.5 s at 100,000 photos);
+                                     otherwise every search sees the current state */
 } clipsearch_server_params;
 
 clipsearch_server_params clipsearch_server_default_params(void);

@@ -327,6 +327,18 @@ clipsearch_status clipsearch_library_prefetch_index(clipsearch_library *lib,
 /* Makes lib->vi the index of model_id for the database state seen by the
  * current transaction (callers hold a read or write transaction). */
 static clipsearch_status ensure_vindex(clipsearch_library *lib, int64_t model_id, int save,
+                                       clipsearch_error *err);
+
+/* Searches may keep a stale index on request (clipsearch_search_params). */
+static clipsearch_status ensure_vindex_for_search(clipsearch_library *lib, int64_t model_id,
+                                                  int reuse_stale, clipsearch_error *err)
+{
+    if (reuse_stale && lib->vi && lib->vi_model == model_id)
+        return CLIPSEARCH_OK;
+    return ensure_vindex(lib, model_id, 1, err);
+}
+
+static clipsearch_status ensure_vindex(clipsearch_library *lib, int64_t model_id, int save,
                                        clipsearch_error *err)
 {
     cs_model_row m;
@@ -439,7 +451,8 @@ clipsearch_status clipsearch_library_search(clipsearch_library *lib,
         return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "limit must be positive");
     if ((r = cs_store_begin_read(lib->store, err)) != CLIPSEARCH_OK)
         return r;
-    if ((r = ensure_vindex(lib, model->id, 1, err)) != CLIPSEARCH_OK)
+    if ((r = ensure_vindex_for_search(lib, model->id, params->reuse_stale_index, err)) !=
+        CLIPSEARCH_OK)
         goto out;
     q = malloc((size_t)model->dim * sizeof *q);
     res = calloc(1, sizeof *res);

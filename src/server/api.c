@@ -97,27 +97,47 @@ static void reply_json(cs_reply *rep, cs_buf *b)
 
 /* ---- workers ------------------------------------------------------------------ */
 
-clipsearch_status cs_worker_get(clipsearch_server *S, cs_worker **out, clipsearch_error *err)
+/* A new worker on S->workers; taken: already the caller's thread's. */
+static clipsearch_status worker_new(clipsearch_server *S, int taken, cs_worker **out,
+                                    clipsearch_error *err)
 {
     clipsearch_library_params lp = clipsearch_library_default_params();
-    cs_worker *w = pthread_getspecific(S->worker_key);
+    cs_worker *w = calloc(1, sizeof *w);
     clipsearch_status r;
-    if (w) {
-        *out = w;
-        return CLIPSEARCH_OK;
-    }
-    if (!(w = calloc(1, sizeof *w)))
+    if (!w)
         return cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
     lp.read_only = 1;
     if ((r = clipsearch_library_open(S->library_dir, &lp, &w->lib, err)) != CLIPSEARCH_OK) {
         free(w);
         return r;
     }
-    pthread_setspecific(S->worker_key, w);
+    w->taken = taken;
     pthread_mutex_lock(&S->workers_mu);
     w->next = S->workers;
     S->workers = w;
     pthread_mutex_unlock(&S->workers_mu);
+    *out = w;
+    return CLIPSEARCH_OK;
+}
+
+clipsearch_status cs_worker_get(clipsearch_server *S, cs_worker **out, clipsearch_error *err)
+{
+    cs_worker *w = pthread_getspecific(S->worker_key);
+    clipsearch_status r;
+    if (w) {
+        *out = w;
+        return CLIPSEARCH_OK;
+    }
+    /* A worker made ready at start, else a new one. */
+    pthread_mutex_lock(&S->workers_mu);
+    for (w = S->workers; w && w->taken; w = w->next)
+        ;
+    if (w)
+        w->taken = 1;
+    pthread_mutex_unlock(&S->workers_mu);
+    if (!w && (r = worker_new(S, 1, &w, err)) != CLIPSEARCH_OK)
+        return r;
+    pthread_setspecific(S->worker_key, w);
     *out = w;
     return CLIPSEARCH_OK;
 }
@@ -182,6 +202,25 @@ static clipsearch_status embed_terms(clipsearch_server *S, cs_worker *w,
 out:
     free(e);
     free(ids);
+    return r;
+}
+
+clipsearch_status cs_workers_prepare(clipsearch_server *S, int n, clipsearch_error *err)
+{
+    clipsearch_query_term t = {CLIPSEARCH_TERM_TEXT, "a photo", 1.0f};
+    float *q = malloc((size_t)S->model.dim * sizeof *q);
+    clipsearch_status r = CLIPSEARCH_OK;
+    if (!q)
+        return cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
+    for (int i = 0; i < n && r == CLIPSEARCH_OK; i++) {
+        cs_worker *w = NULL;
+        if ((r = worker_new(S, 0, &w, err)) != CLIPSEARCH_OK ||
+            (r = worker_ctx(S, w, 1, err)) != CLIPSEARCH_OK)
+            break;
+        if (i == 0)
+            r = embed_terms(S, w, &t, 1, q, err); /* pages the text tower in */
+    }
+    free(q);
     return r;
 }
 
@@ -260,6 +299,7 @@ static void search_and_reply(clipsearch_server *S, const cs_search_request *sr,
     clipsearch_status r;
     cs_buf b = {0};
     int shown = 0, skipped = 0, more = 0;
+    double t_search = now_ms(), t_wait = 0;
     /* One more than asked for tells whether there are more. */
     p.limit = sr->offset + sr->n + 1 + (exclude ? 1 : 0);
     if (sr->has_threshold)
@@ -268,8 +308,17 @@ static void search_and_reply(clipsearch_server *S, const cs_search_request *sr,
     p.taken_after = sr->after[0] ? sr->after : NULL;
     p.taken_before = sr->before[0] ? sr->before : NULL;
     pthread_mutex_lock(&S->search_mu);
-    r = clipsearch_library_search(clipsearch_searcher_library(S->searcher), &S->model, query, &p,
-                                  &res, &err);
+    t_wait = now_ms() - t_search;
+    {
+        clipsearch_library *lib = clipsearch_searcher_library(S->searcher);
+        double t = now_ms() / 1e3;
+        /* An indexer commits every batch: follow it only every few seconds. */
+        p.reuse_stale_index =
+            t - S->last_fresh < S->index_refresh_seconds && clipsearch_library_indexing(lib);
+        r = clipsearch_library_search(lib, &S->model, query, &p, &res, &err);
+        if (r == CLIPSEARCH_OK && !p.reuse_stale_index)
+            S->last_fresh = t;
+    }
     pthread_mutex_unlock(&S->search_mu);
     if (r != CLIPSEARCH_OK) {
         reply_status(rep, r, &err);
@@ -294,6 +343,14 @@ static void search_and_reply(clipsearch_server *S, const cs_search_request *sr,
     cs_buf_printf(&b, "],\"offset\":%d,\"has_more\":%s,\"total_ms\":", sr->offset,
                   more ? "true" : "false");
     cs_buf_json_num(&b, now_ms() - t0);
+    /* Where the time went: embedding the query, waiting for the index
+     * (other searches), searching it. */
+    cs_buf_puts(&b, ",\"embed_ms\":");
+    cs_buf_json_num(&b, t_search - t0);
+    cs_buf_puts(&b, ",\"wait_ms\":");
+    cs_buf_json_num(&b, t_wait);
+    cs_buf_puts(&b, ",\"search_ms\":");
+    cs_buf_json_num(&b, now_ms() - t_search - t_wait);
     cs_buf_puts(&b, "}\n");
     clipsearch_search_results_free(res);
     reply_json(rep, &b);

@@ -35,6 +35,7 @@ clipsearch_server_params clipsearch_server_default_params(void)
     p.require_token = -1;
     p.connection_timeout = 30;
     p.max_connections = 256;
+    p.index_refresh_seconds = 10.0;
     return p;
 }
 
@@ -447,6 +448,8 @@ clipsearch_status clipsearch_server_start(const clipsearch_server_params *params
     pthread_mutex_init(&S->search_mu, NULL);
     pthread_mutex_init(&S->workers_mu, NULL);
     S->max_pixels = CLIPSEARCH_DEFAULT_MAX_PIXELS;
+    S->index_refresh_seconds = params->index_refresh_seconds >= 0 ? params->index_refresh_seconds
+                                                                  : 10.0;
 
     /* The address first: a typo should fail before the model loads. */
     snprintf(S->listen, sizeof S->listen, "%s", params->listen ? params->listen : "127.0.0.1");
@@ -554,6 +557,8 @@ clipsearch_status clipsearch_server_start(const clipsearch_server_params *params
     S->worker_key_made = 1;
 
     n_threads = params->n_threads > 0 ? params->n_threads : default_threads();
+    if ((r = cs_workers_prepare(S, n_threads, err)) != CLIPSEARCH_OK)
+        goto fail;
     flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
     if (S->ipv6)
         flags |= MHD_USE_IPv6;

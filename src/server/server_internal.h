@@ -27,6 +27,7 @@ typedef struct cs_worker {
     clipsearch_context *text_ctx; /* made on first use */
     clipsearch_context *vision_ctx;
     clipsearch_tokenizer *tok;
+    int taken;                    /* a thread's (workers_mu) */
     struct cs_worker *next;       /* all workers, for freeing at stop */
 } cs_worker;
 
@@ -35,6 +36,8 @@ struct clipsearch_server {
      * holds the vector index; it is used under search_mu only. */
     clipsearch_searcher *searcher;
     pthread_mutex_t search_mu;
+    double index_refresh_seconds;
+    double last_fresh;                /* when a search last followed the library (search_mu) */
     clipsearch_library_model model;   /* the library's record (copy, read-only) */
     char model_dir[PATH_MAX];
     char tokenizer_path[PATH_MAX];
@@ -94,8 +97,12 @@ int cs_http_status_for(clipsearch_status st);
 /* Handles /api/... (and the page's assets); never fails to fill rep. */
 void cs_api_handle(clipsearch_server *S, const cs_request *req, cs_reply *rep);
 
-/* The calling thread's worker, made on first use. */
+/* The calling thread's worker: one prepared at start, else made now. */
 clipsearch_status cs_worker_get(clipsearch_server *S, cs_worker **out, clipsearch_error *err);
+
+/* Makes n workers ready (library handle, text context, tokenizer) so that
+ * no thread's first search pays for them, and runs one text query. */
+clipsearch_status cs_workers_prepare(clipsearch_server *S, int n, clipsearch_error *err);
 
 /*
  * Upload handling (fuzzed): the bytes of an example photo -> decoded under
