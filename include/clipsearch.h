@@ -15,5 +15,6 @@
 #include "clipsearch/library.h"
 #include "clipsearch/search.h"
 #include "clipsearch/hub.h"
+#include "clipsearch/classify.h"
 
 #endif /* CLIPSEARCH_H */

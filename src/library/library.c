@@ -22,6 +22,7 @@
 #include "hash.h"
 #include "pipeline.h"
 #include "store.h"
+#include "library_internal.h"
 #include "vindex.h"
 #include "walk.h"
 
@@ -1402,3 +1403,5 @@ out:
     clipsearch_model_free(model);
     return r;
 }
+
+cs_store *cs_library_store(clipsearch_library *lib) { return lib ? lib->store : NULL; }
