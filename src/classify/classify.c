@@ -525,11 +525,33 @@ clipsearch_status clipsearch_classify_embeddings(const float *embeddings, int64_
     return CLIPSEARCH_OK;
 }
 
+/* qsort over indices into one row: higher probability first, then index. */
+static __thread const float *sort_row;
+static int by_prob(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    if (sort_row[x] != sort_row[y])
+        return sort_row[x] > sort_row[y] ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
 int clipsearch_top_k(const float *probs, int n_classes, int k, int *top)
 {
     int m = k < n_classes ? k : n_classes;
     if (!probs || !top || m <= 0)
         return 0;
+    if (m > 8) {
+        int *all = malloc((size_t)n_classes * sizeof *all);
+        if (all) {
+            for (int c = 0; c < n_classes; c++)
+                all[c] = c;
+            sort_row = probs;
+            qsort(all, (size_t)n_classes, sizeof *all, by_prob);
+            memcpy(top, all, (size_t)m * sizeof *top);
+            free(all);
+            return m;
+        }
+    }
     for (int i = 0; i < m; i++) {
         int best = -1;
         for (int c = 0; c < n_classes; c++) {
