@@ -25,6 +25,9 @@ int cmd_search(int argc, char **argv); /* argv[0] is "search" or the program nam
 int cmd_stats(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+int cmd_tag(int argc, char **argv);
+int cmd_tags(int argc, char **argv);
 
 /* Accepts "--name VALUE" and "--name=VALUE" at argv[*i]: returns the value
  * (advancing *i past it) or NULL when argv[*i] is another option; sets *bad

@@ -19,6 +19,9 @@ static void usage(FILE *f)
             "  embed       print CLIP embeddings of images and texts as JSON lines\n"
             "  tokenize    print CLIP token ids of strings as JSON arrays\n"
             "  preprocess  write the float32 tensor the model sees for a photo\n"
+            "  classify    zero-shot classification of photos against labels\n"
+            "  tag         tag the library's photos from a vocabulary (automatic tags)\n"
+            "  tags        list the library's tags and how many photos carry each\n"
             "\n"
             "Run 'clipsearch search --help' for the search options and\n"
             "'clipsearch COMMAND --help' for a command's.\n"
@@ -57,6 +60,12 @@ int main(int argc, char **argv)
         return cmd_search(argc - 1, argv + 1);
     if (!strcmp(argv[1], "stats"))
         return cmd_stats(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "classify"))
+        return cmd_classify(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "tag"))
+        return cmd_tag(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "tags"))
+        return cmd_tags(argc - 1, argv + 1);
     if (!strcmp(argv[1], "model"))
         return cmd_model(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve"))

@@ -24,6 +24,7 @@
 #include "hash.h"
 #include "pipeline.h"
 #include "store.h"
+#include "library_internal.h"
 #include "vindex.h"
 #include "walk.h"
 
@@ -1561,3 +1562,5 @@ out:
         close(lock_fd);
     return r;
 }
+
+cs_store *cs_library_store(clipsearch_library *lib) { return lib ? lib->store : NULL; }
