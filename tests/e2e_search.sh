@@ -241,5 +241,23 @@ check "stats --failures lists the broken files" [ "$("$CS" stats --db "$DB" --fa
 "$CS" stats --db "$T/nothing" >/dev/null 2>&1
 check "stats on no library: exit 3" [ $? -eq 3 ]
 
+# ---- a library made by an older clipsearch (schema 1) is upgraded by a search --
+OLD=$T/oldlib
+cp -r "$DB" "$OLD"
+python3 - "$OLD/library.sqlite3" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+keep = {"roots", "files", "models", "embeddings", "meta"}
+for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall():
+    if name not in keep and not name.startswith("sqlite_"):
+        db.execute('DROP TABLE "%s"' % name)
+db.execute("PRAGMA user_version = 1")
+db.commit()
+PY
+out=$("$CS" --db "$OLD" --model "$M" "a photo" -n 1 --paths 2>&1)
+check "search on a schema-1 library works ($out)" [ -n "$out" -a -e "$(echo "$out" | head -1)" ]
+v=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0])' "$OLD/library.sqlite3")
+check "the search upgraded the schema (now $v)" [ "$v" -gt 1 ]
+
 echo "e2e_search: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]

@@ -186,6 +186,8 @@ clipsearch_status cs_store_schema_version(cs_store *s, int *version, clipsearch_
     return r;
 }
 
+static int folder_writable(const char *path);
+
 static clipsearch_status migrate(cs_store *s, clipsearch_error *err)
 {
     int version = 0, latest = cs_schema_latest_version();
@@ -200,11 +202,19 @@ static clipsearch_status migrate(cs_store *s, clipsearch_error *err)
                             s->path, version, latest);
     if (version == latest)
         return CLIPSEARCH_OK;
-    if (s->read_only)
-        return cs_error_set(err, CLIPSEARCH_ERR_UNSUPPORTED,
-                            "%s: the library has schema version %d and needs upgrading "
-                            "to %d; open it once for writing (run clipsearch-index)",
-                            s->path, version, latest);
+    if (s->read_only) {
+        /* A library made by an older clipsearch: upgrade it through a
+         * separate writable connection when we may write it (migrations only
+         * add tables), else read it as it is; everything a search needs is
+         * in schema 1, and a newer feature's statements then fail with
+         * SQLite's "no such table", named in the error. */
+        cs_store *writer = NULL;
+        clipsearch_error ignored = {0};
+        if (access(s->path, W_OK) == 0 && folder_writable(s->path) &&
+            cs_store_open(s->path, 0, &writer, &ignored) == CLIPSEARCH_OK)
+            cs_store_close(writer);
+        return CLIPSEARCH_OK;
+    }
     if ((r = cs_store_begin_write(s, err)) != CLIPSEARCH_OK)
         return r;
     /* Another process may have migrated while we waited for the lock. */
