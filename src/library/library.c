@@ -20,6 +20,7 @@
 #include "array.h"
 #include "error.h"
 #include "hash.h"
+#include "library_internal.h"
 #include "pipeline.h"
 #include "store.h"
 #include "vindex.h"
@@ -199,6 +200,8 @@ void clipsearch_library_close(clipsearch_library *lib)
 }
 
 const char *clipsearch_library_path(const clipsearch_library *lib) { return lib->dir; }
+
+cs_store *cs_library_store(clipsearch_library *lib) { return lib->store; }
 
 static void to_public_model(const cs_model_row *m, clipsearch_library_model *out)
 {
