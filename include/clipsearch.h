@@ -15,5 +15,6 @@
 #include "clipsearch/library.h"
 #include "clipsearch/search.h"
 #include "clipsearch/hub.h"
+#include "clipsearch/probe.h"
 
 #endif /* CLIPSEARCH_H */

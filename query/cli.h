@@ -24,6 +24,9 @@ int cmd_preprocess(int argc, char **argv);
 int cmd_search(int argc, char **argv); /* argv[0] is "search" or the program name */
 int cmd_stats(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
+int cmd_classifiers(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
 
 /* Accepts "--name VALUE" and "--name=VALUE" at argv[*i]: returns the value
  * (advancing *i past it) or NULL when argv[*i] is another option; sets *bad
