@@ -113,8 +113,9 @@ double clipsearch_probe_objective(const clipsearch_probe *p, const float *x, con
                                   int n, const float *prior, double *grad);
 
 /* logits[i] = w . x_i + b and probs[i] = sigmoid(logits[i]) for x[n][dim]
- * (either output may be NULL).  Rank by the logits: probabilities of very
- * confident photos round to 1. */
+ * (either output may be NULL), on all cores.  The products are float32
+ * (w rounded to float; ~1e-6 |w| of error), being memory-bound.  Rank by
+ * the logits: probabilities of very confident photos round to 1. */
 void clipsearch_probe_apply(const clipsearch_probe *p, const float *x, int64_t n, float *logits,
                             float *probs);
 
