@@ -246,7 +246,7 @@ int cmd_learn(int argc, char **argv)
             printf("C            %.4g (by %d-fold cross-validation over 10^-2..10^4)\n",
                    info.C, info.cv_folds);
         else
-            printf("C            %.4g (too few examples to cross-validate: it needs 2 of "
+            printf("C            %.4g (too few examples to cross-validate: it needs 5 of "
                    "each class)\n",
                    info.C);
         if (info.cv_folds > 0)

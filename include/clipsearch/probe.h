@@ -41,8 +41,10 @@
  * Log-loss rather than accuracy because accuracy is flat over most of the
  * grid when negatives outnumber positives (predicting "no" everywhere is
  * already 90% right); the held-out accuracy at the chosen C is reported.
- * k = min(folds, positives, negatives); with a single example of a class no
- * cross-validation is possible and params.fallback_C is used.
+ * With fewer than `folds` examples of a class, C is not cross-validated
+ * (held-out folds of one or two photos choose C by noise) and
+ * params.fallback_C is used: 1, which keeps a text prior's direction while
+ * the examples adjust it (measured on clip-shapes, see test_probe_shapes).
  *
  * Thread-safety: the functions on probes are thread-safe (no shared state);
  * the library functions follow clipsearch/library.h's rules for the handle.
@@ -67,8 +69,9 @@ typedef struct clipsearch_probe_params {
     double C;             /* > 0: use this C, no cross-validation; 0 (default): by CV */
     double c_min, c_max;  /* the CV grid's ends (1e-2, 1e4) */
     int n_c;              /* grid points, log-spaced, ends included (13) */
-    int folds;            /* k of the stratified k-fold CV (5) */
-    double fallback_C;    /* C when a class has a single example (1.0) */
+    int folds;            /* k of the stratified k-fold CV (5); also the fewest
+                             examples of a class to cross-validate with */
+    double fallback_C;    /* C when a class has fewer than `folds` examples (1.0) */
     const float *prior;   /* [dim] w0, the centre of the regulariser and starting
                              point (already scaled); NULL: 0.  Not copied. */
     double tolerance;     /* relative gradient norm to stop at (1e-8) */

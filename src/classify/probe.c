@@ -584,14 +584,13 @@ clipsearch_status clipsearch_probe_train(const float *x, const int *labels, int 
     p->n_negative = n_neg;
     p->cv_accuracy = NAN;
     p->cv_log_loss = NAN;
+    /* Folds need an example of each class each, and folds of one or two
+     * photos choose C by noise: cross-validate with at least `folds`
+     * examples of each class, else take the fallback. */
     k = params->folds;
-    if (k > n_pos)
-        k = n_pos;
-    if (k > n_neg)
-        k = n_neg;
     if (params->C > 0) {
         p->C = params->C;
-    } else if (k < 2) {
+    } else if (n_pos < k || n_neg < k) {
         p->C = params->fallback_C;
     } else {
         if ((r = cross_validate(X, Y, n, dim, w0, params, k, &p->C, &p->cv_accuracy,
