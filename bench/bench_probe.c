@@ -5,7 +5,13 @@
  * probe to every embedding of the library and sorting the scores.
  *
  *   bench_probe [--photos 100000] [--dim 512] [--positives 32] [--negatives 320]
- *               [--repeat 3] [--threads N]
+ *               [--repeat 3] [--threads N] [--db DIR --model DIR]
+ *
+ * With --db and --model (a library and its model, e.g. the synthetic one
+ * bench_search writes), it also trains on that library's embeddings (the
+ * first P as positives, N random others as negatives), stores the
+ * classifier as "bench" and times clipsearch_searcher_rank over the whole
+ * library: reading every embedding from SQLite, applying, sorting.
  *
  * --negatives defaults to what `clipsearch learn` draws for P positives
  * (10 per positive, at least 100, at most 1000). */
@@ -53,10 +59,86 @@ static double median(double *t, int n)
     return t[n / 2];
 }
 
+static int bench_library(const char *db, const char *model_dir, int n_pos, int n_neg,
+                         int repeat)
+{
+    clipsearch_library *lib = NULL;
+    clipsearch_library_model model;
+    clipsearch_searcher *s = NULL;
+    clipsearch_searcher_params sp = clipsearch_searcher_default_params();
+    clipsearch_probe *p = NULL;
+    clipsearch_error err = {0};
+    int64_t *ids = NULL, n = 0;
+    float *vecs = NULL, *x = NULL;
+    int *labels = NULL, rc = 1;
+    double *t = malloc((size_t)repeat * sizeof *t), t0, t_read, t_train;
+    if (clipsearch_library_open(db, NULL, &lib, &err) != CLIPSEARCH_OK ||
+        clipsearch_library_find_model(lib, model_dir, &model, &err) != CLIPSEARCH_OK)
+        goto out;
+    t0 = bench_now();
+    if (clipsearch_library_get_embeddings(lib, &model, &ids, &vecs, &n, &err) != CLIPSEARCH_OK)
+        goto out;
+    t_read = bench_now() - t0;
+    if (n < n_pos + n_neg) {
+        fprintf(stderr, "bench_probe: the library is too small\n");
+        goto out;
+    }
+    x = malloc((size_t)(n_pos + n_neg) * model.dim * sizeof *x);
+    labels = malloc((size_t)(n_pos + n_neg) * sizeof *labels);
+    if (!x || !labels || !t)
+        goto out;
+    for (int i = 0; i < n_pos + n_neg; i++) {
+        int64_t k = i < n_pos ? i : n_pos + (int64_t)(uniform() * (double)(n - n_pos));
+        memcpy(x + (size_t)i * model.dim, vecs + (size_t)k * model.dim,
+               (size_t)model.dim * sizeof *x);
+        labels[i] = i < n_pos;
+    }
+    t0 = bench_now();
+    if (clipsearch_probe_train(x, labels, n_pos + n_neg, model.dim, NULL, &p, &err) !=
+        CLIPSEARCH_OK)
+        goto out;
+    t_train = bench_now() - t0;
+    if (clipsearch_classifier_save(lib, &model, "bench", p, NULL, 0, 1, NULL, 0, 1, &err) !=
+        CLIPSEARCH_OK)
+        goto out;
+    clipsearch_library_close(lib);
+    lib = NULL;
+    sp.library = db;
+    sp.model = model_dir;
+    if (clipsearch_searcher_open(&sp, &s, &err) != CLIPSEARCH_OK)
+        goto out;
+    for (int r = 0; r < repeat; r++) {
+        clipsearch_search_results *res = NULL;
+        t0 = bench_now();
+        if (clipsearch_searcher_rank(s, "bench", NULL, &res, &err) != CLIPSEARCH_OK)
+            goto out;
+        t[r] = bench_now() - t0;
+        clipsearch_search_results_free(res);
+    }
+    printf("library %s: %lld embeddings of dim %d read in %.1f ms; trained (CV) in %.1f ms; "
+           "clipsearch_searcher_rank (read all + apply + sort + top 10) %.1f ms median of %d\n",
+           db, (long long)n, model.dim, 1e3 * t_read, 1e3 * t_train, 1e3 * median(t, repeat),
+           repeat);
+    rc = 0;
+out:
+    if (rc)
+        fprintf(stderr, "bench_probe: %s\n", err.message);
+    clipsearch_searcher_close(s);
+    clipsearch_library_close(lib);
+    clipsearch_probe_free(p);
+    clipsearch_free(ids);
+    clipsearch_free(vecs);
+    free(x);
+    free(labels);
+    free(t);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     int64_t n_photos = 100000;
     int dim = 512, n_pos = 32, n_neg = 0, repeat = 3, threads = 0;
+    const char *db = NULL, *model_dir = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--photos") && v)
@@ -71,9 +153,13 @@ int main(int argc, char **argv)
             repeat = atoi(v), i++;
         else if (!strcmp(a, "--threads") && v)
             threads = atoi(v), i++;
+        else if (!strcmp(a, "--db") && v)
+            db = v, i++;
+        else if (!strcmp(a, "--model") && v)
+            model_dir = v, i++;
         else {
             fprintf(stderr, "usage: %s [--photos N] [--dim D] [--positives P] [--negatives N] "
-                            "[--repeat R] [--threads T]\n", argv[0]);
+                            "[--repeat R] [--threads T] [--db DIR --model DIR]\n", argv[0]);
             return 2;
         }
     }
@@ -177,6 +263,8 @@ int main(int argc, char **argv)
            1e3 * median(t_apply, repeat));
     printf("sort %lld scores:                       %8.1f ms\n", (long long)n_photos,
            1e3 * median(t_sort, repeat));
+    if (db && model_dir && bench_library(db, model_dir, n_pos, n_neg, repeat) != 0)
+        return 1;
     clipsearch_probe_free(p);
     free(lib);
     free(u);
