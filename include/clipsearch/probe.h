@@ -38,6 +38,9 @@
  * cross-validation over a log-spaced grid (default 10^-2 .. 10^4, 13 points,
  * half a decade apart): the C with the lowest held-out log-loss (pooled over
  * the folds) wins, then the probe is refitted on all examples with it.
+ * Within each fold the grid is walked upwards, each fit starting from the
+ * previous one's solution, and stopping at a relative gradient of
+ * max(tolerance, 1e-7).
  * Log-loss rather than accuracy because accuracy is flat over most of the
  * grid when negatives outnumber positives (predicting "no" everywhere is
  * already 90% right); the held-out accuracy at the chosen C is reported.
