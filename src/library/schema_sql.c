@@ -64,6 +64,46 @@ static const char *const migration_1[] = {
 };
 
 static const char *const migration_2[] = {
+    "-- 0002_classify.sql: zero-shot classification and automatic tags.\n",
+    "-- Applied once, in a transaction, when PRAGMA user_version < 2.\n",
+    "\n",
+    "-- Text-tower embeddings of prompts (\"a photo of a dog.\"), per model, so a\n",
+    "-- classifier is rebuilt without the text tower.  Keyed by the model's\n",
+    "-- fingerprint (not its id: the cache outlives a model's embeddings) and the\n",
+    "-- exact prompt text.  vector: float32[dim], little endian, NOT normalised.\n",
+    "CREATE TABLE text_embeddings (\n",
+    "    fingerprint TEXT NOT NULL,\n",
+    "    prompt      TEXT NOT NULL,\n",
+    "    vector      BLOB NOT NULL,\n",
+    "    PRIMARY KEY (fingerprint, prompt)\n",
+    ") WITHOUT ROWID;\n",
+    "\n",
+    "-- Automatic tags: per model and photo, with the probability the tag had\n",
+    "-- against the vocabulary plus the background set.\n",
+    "CREATE TABLE tags (\n",
+    "    model_id    INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,\n",
+    "    file_id     INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,\n",
+    "    tag         TEXT NOT NULL,\n",
+    "    probability REAL NOT NULL,\n",
+    "    PRIMARY KEY (model_id, file_id, tag)\n",
+    ") WITHOUT ROWID;\n",
+    "CREATE INDEX tags_tag ON tags(model_id, tag);\n",
+    "CREATE INDEX tags_file ON tags(file_id);\n",
+    "\n",
+    "-- Photos classified for tags (with or without a tag kept), per model, so\n",
+    "-- the indexer tags only new ones.\n",
+    "CREATE TABLE tagged_files (\n",
+    "    model_id    INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,\n",
+    "    file_id     INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,\n",
+    "    PRIMARY KEY (model_id, file_id)\n",
+    ") WITHOUT ROWID;\n",
+    "\n",
+    "-- The tag setting lives in meta: 'tag_vocabulary' (a file's absolute path\n",
+    "-- or 'builtin') and 'tag_threshold' (decimal).\n",
+    0
+};
+
+static const char *const migration_3[] = {
     "-- 0003_classifiers.sql: personal classifiers (linear probes on the image\n",
     "-- embeddings of one model; clipsearch/probe.h), made by `clipsearch learn`.\n",
     "\n",
@@ -101,6 +141,7 @@ static const char *const migration_2[] = {
 
 const cs_schema_migration cs_schema_migrations[] = {
     {1, "0001_initial.sql", migration_1},
-    {3, "0003_classifiers.sql", migration_2},
+    {2, "0002_classify.sql", migration_2},
+    {3, "0003_classifiers.sql", migration_3},
     {0, 0, 0}
 };
