@@ -16,5 +16,6 @@
 #include "clipsearch/search.h"
 #include "clipsearch/hub.h"
 #include "clipsearch/probe.h"
+#include "clipsearch/classify.h"
 
 #endif /* CLIPSEARCH_H */

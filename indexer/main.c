@@ -176,6 +176,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0}};
     clipsearch_index_params ip = clipsearch_index_default_params();
     clipsearch_index_summary s;
+    int tag_failed = 0;
     clipsearch_error err = {0};
     clipsearch_library *lib = NULL;
     clipsearch_status st;
@@ -262,10 +263,33 @@ int main(int argc, char **argv)
         st = clipsearch_library_index(lib, model, (const char *const *)(argv + optind),
                                       argc - optind, &ip, &s, &err);
         end_line(&u);
+        /* A vocabulary set by `clipsearch tag`: tag the photos not yet
+         * tagged with this model (new ones, or all after a model change). */
+        if (st == CLIPSEARCH_OK) {
+            int tag_set = 0;
+            clipsearch_tag_summary ts;
+            clipsearch_tag_params tp = clipsearch_tag_default_params();
+            clipsearch_library_tag_setting(lib, &tag_set, NULL, 0, NULL, NULL);
+            tp.model_dir = model;
+            tp.n_threads = ip.n_threads;
+            tp.only_untagged = 1;
+            if (tag_set) {
+                clipsearch_error te = {0};
+                if (clipsearch_library_tag(lib, &tp, &ts, &te) != CLIPSEARCH_OK) {
+                    fprintf(stderr, "clipsearch-index: tagging failed: %s\n", te.message);
+                    tag_failed = 1;
+                } else if (!u.quiet) {
+                    fprintf(stderr, "tagged %lld new photos: %lld tags\n",
+                            (long long)ts.photos, (long long)ts.tags);
+                }
+            }
+        }
         clipsearch_library_close(lib);
     }
 
-    if (st == CLIPSEARCH_OK)
+    if (st == CLIPSEARCH_OK && tag_failed)
+        code = EXIT_ERROR;
+    else if (st == CLIPSEARCH_OK)
         code = s.missing_roots || s.unreadable_folders ? EXIT_PARTIAL : EXIT_DONE;
     else if (st == CLIPSEARCH_ERR_INTERRUPTED)
         code = EXIT_INTERRUPTED;

@@ -159,6 +159,7 @@ int cmd_learn(int argc, char **argv)
             sp.model = v;
         } else if ((v = cli_option_value(argc, argv, &i, "--vocab", "learn", &bad))) {
             sp.vocab = v;
+            lp.vocab = v;
         } else if ((v = cli_option_value(argc, argv, &i, "--threads", "learn", &bad))) {
             char *end = NULL;
             sp.n_threads = (int)strtol(v, &end, 10);

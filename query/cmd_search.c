@@ -48,6 +48,8 @@ static void usage(FILE *f)
             "  --json             one JSON object a line: rank, score, path (absolute),\n"
             "                     width, height, taken (null if unknown)\n"
             "  --timing           print where the time went to standard error\n"
+            "  --tag TAG          only photos tagged TAG (see 'clipsearch tag'); without a\n"
+            "                     query, lists them (score = the tag's probability)\n"
             "library and model:\n"
             "  --db PATH          library folder (default: $CLIPSEARCH_DB, else\n"
             "                     $XDG_DATA_HOME/clipsearch, else ~/.local/share/clipsearch)\n"
@@ -74,6 +76,87 @@ static int exit_code_for(clipsearch_status st)
     }
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int json_tag(const char *tag, float probability, void *user)
+{
+    int *first = user;
+    printf("%s{\"tag\":", *first ? "" : ",");
+    cli_print_json_string(stdout, tag);
+    printf(",\"probability\":%.6f}", (double)probability);
+    *first = 0;
+    return 0;
+}
+
+/* ,"tags":[...] of one photo (this model's tags; [] if none). */
+static void print_json_tags(clipsearch_searcher *s, int64_t file_id)
+{
+    int first = 1;
+    fputs(",\"tags\":[", stdout);
+    clipsearch_library_file_tags(clipsearch_searcher_library(s), clipsearch_searcher_model(s),
+                                 file_id, json_tag, &first, NULL);
+    fputs("]", stdout);
+}
+
+typedef struct tag_prob {
+    const char *tag;
+    float p;
+} tag_prob;
+
+static int find_tag(const char *tag, float probability, void *user)
+{
+    tag_prob *t = user;
+    if (!strcmp(tag, t->tag)) {
+        t->p = probability;
+        return 1;
+    }
+    return 0;
+}
+
+/* Lists the photos tagged `tag` (no query): score = the tag's probability. */
+static int print_tagged(clipsearch_searcher *s, const char *tag, const int64_t *ids, int64_t n,
+                        int limit, int mode)
+{
+    int shown = 0;
+    if (mode == 0 && n > 0)
+        printf("%4s  %7s  %s\n", "rank", "prob", "path");
+    for (int64_t i = 0; i < n && shown < limit; i++) {
+        char *path = NULL;
+        tag_prob t = {tag, 0};
+        if (clipsearch_library_file_path(clipsearch_searcher_library(s), ids[i], &path, NULL) !=
+            CLIPSEARCH_OK)
+            continue;
+        clipsearch_library_file_tags(clipsearch_searcher_library(s),
+                                     clipsearch_searcher_model(s), ids[i], find_tag, &t, NULL);
+        shown++;
+        switch (mode) {
+        case 0:
+            printf("%4d  %7.4f  %s\n", shown, (double)t.p, path);
+            break;
+        case 1:
+            printf("%s\n", path);
+            break;
+        case 2:
+            fputs(path, stdout);
+            fputc('\0', stdout);
+            break;
+        default:
+            printf("{\"rank\":%d,\"score\":%.6f,\"path\":", shown, (double)t.p);
+            cli_print_json_string(stdout, path);
+            print_json_tags(s, ids[i]);
+            fputs("}\n", stdout);
+        }
+        clipsearch_free(path);
+    }
+    if (mode == 0 && shown == 0)
+        fprintf(stderr, "clipsearch: no photo is tagged '%s'\n", tag);
+    return CLI_EXIT_OK;
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -82,7 +165,7 @@ static double now(void)
 }
 
 enum { OPT_IMAGE = 256, OPT_ADD, OPT_SUBTRACT, OPT_THRESHOLD, OPT_IN, OPT_AFTER, OPT_BEFORE,
-       OPT_PATHS, OPT_JSON, OPT_DB, OPT_MODEL, OPT_VOCAB, OPT_THREADS, OPT_TIMING,
+       OPT_PATHS, OPT_JSON, OPT_DB, OPT_MODEL, OPT_VOCAB, OPT_THREADS, OPT_TIMING, OPT_TAG,
        OPT_CLASSIFIER };
 
 int cmd_search(int argc, char **argv)
@@ -105,12 +188,15 @@ int cmd_search(int argc, char **argv)
         {"threads", required_argument, NULL, OPT_THREADS},
         {"timing", no_argument, NULL, OPT_TIMING},
         {"classifier", required_argument, NULL, OPT_CLASSIFIER},
+        {"tag", required_argument, NULL, OPT_TAG},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     clipsearch_searcher_params sp = clipsearch_searcher_default_params();
     clipsearch_search_params qp = clipsearch_search_default_params();
     clipsearch_searcher *s = NULL;
     clipsearch_search_results *res = NULL;
+    const char *tag = NULL;
+    int64_t *tagged = NULL, n_tagged = 0;
     clipsearch_query_term *terms = NULL;
     clipsearch_error err = {0};
     clipsearch_status st;
@@ -219,6 +305,9 @@ int cmd_search(int argc, char **argv)
                 goto out;
             }
             break;
+        case OPT_TAG:
+            tag = optarg;
+            break;
         case OPT_TIMING:
             timing = 1;
             break;
@@ -268,7 +357,7 @@ int cmd_search(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto out;
     }
-    if (!classifier && (n_terms == 0 || (text && !text[strspn(text, " \t")]))) {
+    if (!classifier && ((n_terms == 0 && !tag) || (text && !text[strspn(text, " \t")]))) {
         fprintf(stderr, "clipsearch: no query: give words, --image PATH or --add Q\n"
                         "Run 'clipsearch --help' for the options.\n");
         rc = CLI_EXIT_USAGE;
@@ -284,8 +373,38 @@ int cmd_search(int argc, char **argv)
         goto out;
     }
     t_open = now();
-    st = classifier ? clipsearch_searcher_rank(s, classifier, &qp, &res, &err)
-                    : clipsearch_searcher_search(s, terms, n_terms, &qp, &res, &err);
+    if (tag) {
+        if ((st = clipsearch_library_tagged(clipsearch_searcher_library(s),
+                                            clipsearch_searcher_model(s), tag, &tagged,
+                                            &n_tagged, &err)) != CLIPSEARCH_OK) {
+            cli_print_error(&err);
+            rc = CLI_EXIT_FAILURE;
+            goto out;
+        }
+        if (n_terms == 0 && !classifier) {
+            rc = print_tagged(s, tag, tagged, n_tagged, qp.limit, mode);
+            goto out;
+        }
+    }
+    {
+        int limit = qp.limit;
+        /* With a tag: rank the whole library (by the query or the
+         * classifier), keep the tagged photos. */
+        if (tag)
+            qp.limit = (int)(clipsearch_searcher_model(s)->n_embeddings < 1000000
+                                 ? clipsearch_searcher_model(s)->n_embeddings + 1
+                                 : 1000000);
+        st = classifier ? clipsearch_searcher_rank(s, classifier, &qp, &res, &err)
+                        : clipsearch_searcher_search(s, terms, n_terms, &qp, &res, &err);
+        if (st == CLIPSEARCH_OK && tag) {
+            int k = 0;
+            for (int i = 0; i < res->n; i++)
+                if (bsearch(&res->items[i].file_id, tagged, (size_t)n_tagged, sizeof *tagged,
+                            cmp_id) && k < limit)
+                    res->items[k++] = res->items[i];
+            res->n = k;
+        }
+    }
     if (st != CLIPSEARCH_OK) {
         cli_print_error(&err);
         rc = exit_code_for(st);
@@ -327,6 +446,7 @@ int cmd_search(int argc, char **argv)
                     cli_print_json_string(stdout, it->taken);
                 else
                     fputs("null", stdout);
+                print_json_tags(s, it->file_id);
                 fputs("}\n", stdout);
             }
         }
@@ -351,5 +471,6 @@ out:
     clipsearch_searcher_close(s);
     free(terms);
     free(text);
+    clipsearch_free(tagged);
     return rc;
 }

@@ -21,6 +21,9 @@ static void usage(FILE *f)
             "  learn       train a personal classifier from example photos\n"
             "  classifiers list the personal classifiers (rank by one: --classifier NAME)\n"
             "  forget      delete a personal classifier\n"
+            "  classify    zero-shot classification of photos against labels\n"
+            "  tag         tag the library's photos from a vocabulary (automatic tags)\n"
+            "  tags        list the library's tags and how many photos carry each\n"
             "\n"
             "Run 'clipsearch search --help' for the search options and\n"
             "'clipsearch COMMAND --help' for a command's.\n"
@@ -59,6 +62,12 @@ int main(int argc, char **argv)
         return cmd_search(argc - 1, argv + 1);
     if (!strcmp(argv[1], "stats"))
         return cmd_stats(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "classify"))
+        return cmd_classify(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "tag"))
+        return cmd_tag(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "tags"))
+        return cmd_tags(argc - 1, argv + 1);
     if (!strcmp(argv[1], "model"))
         return cmd_model(argc - 1, argv + 1);
     if (!strcmp(argv[1], "learn"))

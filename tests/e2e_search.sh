@@ -101,7 +101,8 @@ import json,sys,os
 rows=[json.loads(l) for l in sys.stdin]
 assert len(rows) == 10, len(rows)
 for r in rows:
-    assert set(r) == {"rank","score","path","width","height","taken"}, r
+    assert set(r) == {"rank","score","path","width","height","taken","tags"}, r
+    assert isinstance(r["tags"], list)
     assert isinstance(r["rank"], int) and isinstance(r["score"], float)
     assert os.path.isabs(r["path"]) and os.path.isfile(r["path"])
     assert isinstance(r["width"], int) and r["width"] > 0 and r["height"] > 0

@@ -146,6 +146,11 @@ clipsearch_status clipsearch_classify_embeddings(const float *embeddings, int64_
  * were written (min(k, n_classes)).  Thread-safe. */
 int clipsearch_top_k(const float *probs, int n_classes, int k, int *top);
 
+/* Absolute path of a library photo by file id into a new malloc'd string
+ * (*path; clipsearch_free).  CLIPSEARCH_ERR_NOT_FOUND if no such file. */
+clipsearch_status clipsearch_library_file_path(clipsearch_library *lib, int64_t file_id,
+                                               char **path, clipsearch_error *err);
+
 /* ---- tags ------------------------------------------------------------------ */
 
 /* The built-in tag vocabulary (a few hundred everyday photo concepts) and

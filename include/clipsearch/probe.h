@@ -209,6 +209,7 @@ typedef struct clipsearch_learn_params {
                                 at least 100, at most 1000 (fewer if the library is smaller) */
     uint64_t negative_seed;  /* which random photos (1) */
     int replace;             /* replace a classifier of the same name */
+    const char *vocab;       /* tokenizer for `like` (NULL: the model folder's) */
 } clipsearch_learn_params;
 
 clipsearch_learn_params clipsearch_learn_default_params(void);

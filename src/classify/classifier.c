@@ -759,7 +759,7 @@ clipsearch_status clipsearch_searcher_learn(clipsearch_searcher *s, const char *
             r = oom(err);
             goto out;
         }
-        if ((r = cs_prior_vector(s, params->like, prior, &prior_scale, err)) != CLIPSEARCH_OK)
+        if ((r = cs_prior_vector(s, params->like, params->vocab, prior, &prior_scale, err)) != CLIPSEARCH_OK)
             goto out;
         if (params->prior_scale > 0)
             prior_scale = params->prior_scale;

@@ -201,8 +201,6 @@ void clipsearch_library_close(clipsearch_library *lib)
 
 const char *clipsearch_library_path(const clipsearch_library *lib) { return lib->dir; }
 
-cs_store *cs_library_store(clipsearch_library *lib) { return lib->store; }
-
 static void to_public_model(const cs_model_row *m, clipsearch_library_model *out)
 {
     memset(out, 0, sizeof *out);
@@ -1405,3 +1403,5 @@ out:
     clipsearch_model_free(model);
     return r;
 }
+
+cs_store *cs_library_store(clipsearch_library *lib) { return lib ? lib->store : NULL; }
