@@ -16,6 +16,7 @@
 #include "clipsearch/search.h"
 #include "clipsearch/hub.h"
 #include "clipsearch/server.h"
+#include "clipsearch/probe.h"
 #include "clipsearch/classify.h"
 
 #endif /* CLIPSEARCH_H */

@@ -25,6 +25,9 @@ int cmd_search(int argc, char **argv); /* argv[0] is "search" or the program nam
 int cmd_stats(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
+int cmd_classifiers(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_tags(int argc, char **argv);

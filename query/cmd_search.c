@@ -31,9 +31,12 @@ static void usage(FILE *f)
             "  --subtract [W:]Q   subtract one; repeatable\n"
             "                     All terms are combined on normalised embeddings:\n"
             "                     normalise(sum of W * normalise(embedding)).\n"
+            "  --classifier NAME  rank by a personal classifier instead of a query (see\n"
+            "                     'clipsearch learn'); scores are then its probabilities\n"
             "filters:\n"
             "  -n, --limit N      number of results (default 10)\n"
-            "  --threshold S      only results with score (cosine similarity) >= S\n"
+            "  --threshold S      only results with score (cosine similarity, or with\n"
+            "                     --classifier the probability) >= S\n"
             "  --in DIR           only photos under folder DIR\n"
             "  --after DATE       only photos taken at or after DATE (EXIF capture time;\n"
             "  --before DATE      photos without one are left out); before is exclusive.\n"
@@ -162,7 +165,8 @@ static double now(void)
 }
 
 enum { OPT_IMAGE = 256, OPT_ADD, OPT_SUBTRACT, OPT_THRESHOLD, OPT_IN, OPT_AFTER, OPT_BEFORE,
-       OPT_PATHS, OPT_JSON, OPT_DB, OPT_MODEL, OPT_VOCAB, OPT_THREADS, OPT_TIMING, OPT_TAG };
+       OPT_PATHS, OPT_JSON, OPT_DB, OPT_MODEL, OPT_VOCAB, OPT_THREADS, OPT_TIMING, OPT_TAG,
+       OPT_CLASSIFIER };
 
 int cmd_search(int argc, char **argv)
 {
@@ -183,6 +187,7 @@ int cmd_search(int argc, char **argv)
         {"vocab", required_argument, NULL, OPT_VOCAB},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"timing", no_argument, NULL, OPT_TIMING},
+        {"classifier", required_argument, NULL, OPT_CLASSIFIER},
         {"tag", required_argument, NULL, OPT_TAG},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -196,6 +201,7 @@ int cmd_search(int argc, char **argv)
     clipsearch_error err = {0};
     clipsearch_status st;
     char after[32], before[32], in_dir[PATH_MAX], cwd[PATH_MAX], *text = NULL;
+    const char *classifier = NULL;
     int n_terms = 0, mode = 0 /* 0 table, 1 paths, 2 nul, 3 json */, timing = 0, rc = CLI_EXIT_OK;
     size_t text_len = 0;
     double t_start = now(), t_open = 0, t_search = 0;
@@ -305,6 +311,9 @@ int cmd_search(int argc, char **argv)
         case OPT_TIMING:
             timing = 1;
             break;
+        case OPT_CLASSIFIER:
+            classifier = optarg;
+            break;
         case 'h':
             usage(stdout);
             goto out;
@@ -342,7 +351,13 @@ int cmd_search(int argc, char **argv)
         terms[0].weight = 1.0f;
         n_terms++;
     }
-    if ((n_terms == 0 && !tag) || (text && !text[strspn(text, " \t")])) {
+    if (classifier && n_terms > 0) {
+        fprintf(stderr, "clipsearch: --classifier ranks by the classifier alone: give no "
+                        "query words, --image, --add or --subtract with it\n");
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (!classifier && ((n_terms == 0 && !tag) || (text && !text[strspn(text, " \t")]))) {
         fprintf(stderr, "clipsearch: no query: give words, --image PATH or --add Q\n"
                         "Run 'clipsearch --help' for the options.\n");
         rc = CLI_EXIT_USAGE;
@@ -366,19 +381,21 @@ int cmd_search(int argc, char **argv)
             rc = CLI_EXIT_FAILURE;
             goto out;
         }
-        if (n_terms == 0) {
+        if (n_terms == 0 && !classifier) {
             rc = print_tagged(s, tag, tagged, n_tagged, qp.limit, mode);
             goto out;
         }
     }
     {
         int limit = qp.limit;
-        /* With a tag: rank the whole library, keep the tagged photos. */
+        /* With a tag: rank the whole library (by the query or the
+         * classifier), keep the tagged photos. */
         if (tag)
             qp.limit = (int)(clipsearch_searcher_model(s)->n_embeddings < 1000000
                                  ? clipsearch_searcher_model(s)->n_embeddings + 1
                                  : 1000000);
-        st = clipsearch_searcher_search(s, terms, n_terms, &qp, &res, &err);
+        st = classifier ? clipsearch_searcher_rank(s, classifier, &qp, &res, &err)
+                        : clipsearch_searcher_search(s, terms, n_terms, &qp, &res, &err);
         if (st == CLIPSEARCH_OK && tag) {
             int k = 0;
             for (int i = 0; i < res->n; i++)

@@ -19,6 +19,9 @@ static void usage(FILE *f)
             "  embed       print CLIP embeddings of images and texts as JSON lines\n"
             "  tokenize    print CLIP token ids of strings as JSON arrays\n"
             "  preprocess  write the float32 tensor the model sees for a photo\n"
+            "  learn       train a personal classifier from example photos\n"
+            "  classifiers list the personal classifiers (rank by one: --classifier NAME)\n"
+            "  forget      delete a personal classifier\n"
             "  classify    zero-shot classification of photos against labels\n"
             "  tag         tag the library's photos from a vocabulary (automatic tags)\n"
             "  tags        list the library's tags and how many photos carry each\n"
@@ -70,6 +73,12 @@ int main(int argc, char **argv)
         return cmd_model(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve"))
         return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "learn"))
+        return cmd_learn(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "classifiers"))
+        return cmd_classifiers(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "forget"))
+        return cmd_forget(argc - 1, argv + 1);
     /* Anything else is a search: `clipsearch dog on a beach`. */
     return cmd_search(argc, argv);
 }

@@ -22,9 +22,9 @@
 #include "array.h"
 #include "error.h"
 #include "hash.h"
+#include "library_internal.h"
 #include "pipeline.h"
 #include "store.h"
-#include "library_internal.h"
 #include "vindex.h"
 #include "walk.h"
 

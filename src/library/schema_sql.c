@@ -103,8 +103,45 @@ static const char *const migration_2[] = {
     0
 };
 
+static const char *const migration_3[] = {
+    "-- 0003_classifiers.sql: personal classifiers (linear probes on the image\n",
+    "-- embeddings of one model; clipsearch/probe.h), made by `clipsearch learn`.\n",
+    "\n",
+    "CREATE TABLE classifiers (\n",
+    "    id          INTEGER PRIMARY KEY,\n",
+    "    name        TEXT NOT NULL UNIQUE,\n",
+    "    model_id    INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,\n",
+    "    dim         INTEGER NOT NULL,\n",
+    "    weights     BLOB NOT NULL,             -- float64[dim] w, little endian\n",
+    "    bias        REAL NOT NULL,             -- b: p = sigmoid(w . x + b)\n",
+    "    c           REAL NOT NULL,             -- the regularisation constant C\n",
+    "    cv_folds    INTEGER NOT NULL,          -- 0: C not cross-validated\n",
+    "    cv_accuracy REAL,                      -- held-out accuracy at C (NULL: no CV)\n",
+    "    cv_log_loss REAL,\n",
+    "    prior_text  TEXT,                      -- --like TEXT, NULL for none\n",
+    "    prior_scale REAL,                      -- w0 = prior_scale * class vector\n",
+    "    n_positive  INTEGER NOT NULL,\n",
+    "    n_negative  INTEGER NOT NULL,\n",
+    "    random_negatives INTEGER NOT NULL,     -- 1: negatives drawn from the library\n",
+    "    created_at  INTEGER NOT NULL           -- unix seconds\n",
+    ");\n",
+    "\n",
+    "-- The training set.  file_id is NULL for a photo that was not in the\n",
+    "-- library (embedded for training only) or has left it since.\n",
+    "CREATE TABLE classifier_examples (\n",
+    "    classifier_id INTEGER NOT NULL REFERENCES classifiers(id) ON DELETE CASCADE,\n",
+    "    file_id     INTEGER REFERENCES files(id) ON DELETE SET NULL,\n",
+    "    path        TEXT NOT NULL,             -- absolute, when trained\n",
+    "    label       INTEGER NOT NULL,          -- 1 positive, 0 negative\n",
+    "    PRIMARY KEY (classifier_id, path)\n",
+    ") WITHOUT ROWID;\n",
+    "CREATE INDEX classifier_examples_file ON classifier_examples(file_id);\n",
+    0
+};
+
 const cs_schema_migration cs_schema_migrations[] = {
     {1, "0001_initial.sql", migration_1},
     {2, "0002_classify.sql", migration_2},
+    {3, "0003_classifiers.sql", migration_3},
     {0, 0, 0}
 };
