@@ -515,10 +515,15 @@ clipsearch_status clipsearch_classify_embeddings(const float *embeddings, int64_
             for (int k = 0; k < n_classes; k++)
                 if ((double)scale * s[k] > mx)
                     mx = (double)scale * s[k];
+            /* One exp per label (the costly part at 1,000 labels): kept in
+             * the output row, then divided by the sum. */
+            for (int k = 0; k < n_classes; k++) {
+                double x = exp((double)scale * s[k] - mx);
+                pr[k] = (float)x;
+                sum += x;
+            }
             for (int k = 0; k < n_classes; k++)
-                sum += exp((double)scale * s[k] - mx);
-            for (int k = 0; k < n_classes; k++)
-                pr[k] = (float)(exp((double)scale * s[k] - mx) / sum);
+                pr[k] = (float)((double)pr[k] / sum);
         }
     }
     free(e);
