@@ -44,4 +44,9 @@ void cli_print_json_string(FILE *f, const char *s);
 /* Prints "clipsearch: <message>" to stderr for a failed library call. */
 void cli_print_error(const clipsearch_error *err);
 
+/* Exit code for a failed clipsearch_searcher_open: CLI_EXIT_NO_LIBRARY when
+ * there is no library or it is empty, CLI_EXIT_MODEL for a missing or bad
+ * model, CLI_EXIT_INTERRUPTED when stopped, else CLI_EXIT_FAILURE. */
+int cli_open_exit_code(clipsearch_status st, const clipsearch_error *err);
+
 #endif

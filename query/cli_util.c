@@ -41,3 +41,13 @@ void cli_print_json_string(FILE *f, const char *s)
     }
     fputc('"', f);
 }
+
+int cli_open_exit_code(clipsearch_status st, const clipsearch_error *err)
+{
+    if (st == CLIPSEARCH_ERR_NOT_FOUND &&
+        (strstr(err->message, "no library") || strstr(err->message, "is empty")))
+        return CLI_EXIT_NO_LIBRARY;
+    if (st == CLIPSEARCH_ERR_NOT_FOUND || st == CLIPSEARCH_ERR_MODEL)
+        return CLI_EXIT_MODEL;
+    return st == CLIPSEARCH_ERR_INTERRUPTED ? CLI_EXIT_INTERRUPTED : CLI_EXIT_FAILURE;
+}

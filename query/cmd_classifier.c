@@ -44,17 +44,6 @@ static void learn_usage(FILE *f)
             "not the library's.\n");
 }
 
-/* Exit code for a failed clipsearch_searcher_open (as cmd_search.c). */
-static int open_exit_code(clipsearch_status st, const clipsearch_error *err)
-{
-    if (st == CLIPSEARCH_ERR_NOT_FOUND &&
-        (strstr(err->message, "no library") || strstr(err->message, "is empty")))
-        return CLI_EXIT_NO_LIBRARY;
-    if (st == CLIPSEARCH_ERR_NOT_FOUND || st == CLIPSEARCH_ERR_MODEL)
-        return CLI_EXIT_MODEL;
-    return st == CLIPSEARCH_ERR_INTERRUPTED ? CLI_EXIT_INTERRUPTED : CLI_EXIT_FAILURE;
-}
-
 static void print_json_number(double v)
 {
     if (isfinite(v))
@@ -221,7 +210,7 @@ int cmd_learn(int argc, char **argv)
     }
     if ((st = clipsearch_searcher_open(&sp, &s, &err)) != CLIPSEARCH_OK) {
         cli_print_error(&err);
-        rc = open_exit_code(st, &err);
+        rc = cli_open_exit_code(st, &err);
         goto out;
     }
     if ((st = clipsearch_searcher_learn(s, name, pos, n_pos, neg, n_neg, &lp, &info, &err)) !=

@@ -65,16 +65,6 @@ static const struct option longopts[] = {
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
 
-static int exit_for_open(clipsearch_status st, const clipsearch_error *err)
-{
-    if (st == CLIPSEARCH_ERR_NOT_FOUND &&
-        (strstr(err->message, "no library") || strstr(err->message, "is empty")))
-        return CLI_EXIT_NO_LIBRARY;
-    if (st == CLIPSEARCH_ERR_NOT_FOUND || st == CLIPSEARCH_ERR_MODEL)
-        return CLI_EXIT_MODEL;
-    return CLI_EXIT_FAILURE;
-}
-
 static void print_photo(const char *path, const clipsearch_string_list *labels,
                         const float *score, const float *prob, int top, int json)
 {
@@ -224,7 +214,7 @@ int cmd_classify(int argc, char **argv)
         cache = NULL;
     if ((st = clipsearch_searcher_open(&sp, &s, &err)) != CLIPSEARCH_OK) {
         cli_print_error(&err);
-        rc = exit_for_open(st, &err);
+        rc = cli_open_exit_code(st, &err);
         goto out;
     }
     dim = clipsearch_searcher_model(s)->dim;

@@ -365,11 +365,7 @@ int cmd_search(int argc, char **argv)
     }
     if ((st = clipsearch_searcher_open(&sp, &s, &err)) != CLIPSEARCH_OK) {
         cli_print_error(&err);
-        rc = st == CLIPSEARCH_ERR_NOT_FOUND && (strstr(err.message, "no library") ||
-                                                strstr(err.message, "is empty"))
-                 ? CLI_EXIT_NO_LIBRARY
-             : st == CLIPSEARCH_ERR_NOT_FOUND || st == CLIPSEARCH_ERR_MODEL ? CLI_EXIT_MODEL
-                                                                           : exit_code_for(st);
+        rc = cli_open_exit_code(st, &err);
         goto out;
     }
     t_open = now();

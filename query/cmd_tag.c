@@ -38,16 +38,6 @@ static const struct option longopts[] = {
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
 
-static int open_exit(clipsearch_status st, const clipsearch_error *err)
-{
-    if (st == CLIPSEARCH_ERR_NOT_FOUND &&
-        (strstr(err->message, "no library") || strstr(err->message, "is empty")))
-        return CLI_EXIT_NO_LIBRARY;
-    if (st == CLIPSEARCH_ERR_NOT_FOUND || st == CLIPSEARCH_ERR_MODEL)
-        return CLI_EXIT_MODEL;
-    return CLI_EXIT_FAILURE;
-}
-
 static int run(int argc, char **argv, int list)
 {
     clipsearch_searcher_params sp = clipsearch_searcher_default_params();
@@ -99,7 +89,7 @@ static int run(int argc, char **argv, int list)
     }
     if ((st = clipsearch_searcher_open(&sp, &s, &err)) != CLIPSEARCH_OK) {
         cli_print_error(&err);
-        return open_exit(st, &err);
+        return cli_open_exit_code(st, &err);
     }
     if (list) {
         clipsearch_tag_count *tags = NULL;
