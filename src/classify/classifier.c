@@ -790,16 +790,6 @@ out:
 
 /* ---- ranking a library -------------------------------------------------------------- */
 
-static int under_dir(const char *path, const char *dir)
-{
-    size_t n = strlen(dir);
-    while (n > 1 && dir[n - 1] == '/')
-        n--;
-    if (strncmp(path, dir, n) != 0)
-        return 0;
-    return path[n] == '/' || path[n] == '\0' || (n == 1 && dir[0] == '/');
-}
-
 typedef struct ranked {
     float logit;
     int64_t index;
@@ -877,35 +867,20 @@ clipsearch_status clipsearch_searcher_rank(clipsearch_searcher *s, const char *n
     for (int64_t i = 0; i < n && res->n < params->limit; i++) {
         double z = order[i].logit;
         float prob = (float)(z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z)));
-        clipsearch_search_result *it;
-        const char *path, *taken;
+        int kept;
         if (prob < params->min_score)
             break;
         sqlite3_reset(q);
         sqlite3_bind_int64(q, 1, ids[order[i].index]);
         if (sqlite3_step(q) != SQLITE_ROW)
             continue;
-        path = (const char *)sqlite3_column_text(q, 0);
-        taken = (const char *)sqlite3_column_text(q, 3);
-        if (params->under && !under_dir(path, params->under))
-            continue;
-        if ((params->taken_after || params->taken_before) && !taken)
-            continue;
-        if (params->taken_after && strcmp(taken, params->taken_after) < 0)
-            continue;
-        if (params->taken_before && strcmp(taken, params->taken_before) >= 0)
-            continue;
-        it = &res->items[res->n];
-        it->file_id = ids[order[i].index];
-        it->score = prob;
-        if (!(it->path = strdup(path))) {
-            r = oom(err);
+        kept = cs_library_result_from_row(q, params, ids[order[i].index], prob,
+                                          &res->items[res->n], err);
+        if (kept < 0) {
+            r = CLIPSEARCH_ERR_OUT_OF_MEMORY;
             goto out;
         }
-        it->width = sqlite3_column_int(q, 1);
-        it->height = sqlite3_column_int(q, 2);
-        snprintf(it->taken, sizeof it->taken, "%s", taken ? taken : "");
-        res->n++;
+        res->n += kept;
     }
     *out = res;
     res = NULL;

@@ -429,6 +429,36 @@ static int under_dir(const char *path, const char *dir)
     return path[n] == '/' || path[n] == '\0' || (n == 1 && dir[0] == '/');
 }
 
+int cs_library_result_from_row(sqlite3_stmt *row, const clipsearch_search_params *params,
+                               int64_t file_id, float score, clipsearch_search_result *it,
+                               clipsearch_error *err)
+{
+    const char *path = (const char *)sqlite3_column_text(row, 0);
+    const char *taken = (const char *)sqlite3_column_text(row, 3);
+    if (params->under && !under_dir(path, params->under))
+        return 0;
+    if ((params->taken_after || params->taken_before) && !taken)
+        return 0;
+    if (params->taken_after && strcmp(taken, params->taken_after) < 0)
+        return 0;
+    if (params->taken_before && strcmp(taken, params->taken_before) >= 0)
+        return 0;
+    it->file_id = file_id;
+    it->score = score;
+    if (!(it->path = strdup(path))) {
+        cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
+        return -1;
+    }
+    it->width = sqlite3_column_int(row, 1);
+    it->height = sqlite3_column_int(row, 2);
+    snprintf(it->taken, sizeof it->taken, "%s", taken ? taken : "");
+    if (sqlite3_column_count(row) > 4) {
+        const char *camera = (const char *)sqlite3_column_text(row, 4);
+        snprintf(it->camera, sizeof it->camera, "%s", camera ? camera : "");
+    }
+    return 1;
+}
+
 clipsearch_status clipsearch_library_search(clipsearch_library *lib,
                                             const clipsearch_library_model *model,
                                             const float *query,
@@ -494,40 +524,20 @@ clipsearch_status clipsearch_library_search(clipsearch_library *lib,
         res->n = 0;
         found = 0;
         for (int i = 0; i < got && res->n < params->limit; i++) {
-            clipsearch_search_result *it;
-            const char *path, *taken;
+            int kept;
             if (scores[i] < params->min_score)
                 break;
             sqlite3_reset(st);
             sqlite3_bind_int64(st, 1, ids[i]);
             if (sqlite3_step(st) != SQLITE_ROW)
                 continue; /* cannot happen within one snapshot; be safe */
-            path = (const char *)sqlite3_column_text(st, 0);
-            taken = (const char *)sqlite3_column_text(st, 3);
-            if (params->under && !under_dir(path, params->under))
-                continue;
-            if ((params->taken_after || params->taken_before) && !taken)
-                continue;
-            if (params->taken_after && strcmp(taken, params->taken_after) < 0)
-                continue;
-            if (params->taken_before && strcmp(taken, params->taken_before) >= 0)
-                continue;
-            it = &res->items[res->n];
-            it->file_id = ids[i];
-            it->score = scores[i];
-            it->path = strdup(path);
-            if (!it->path) {
-                r = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
+            kept = cs_library_result_from_row(st, params, ids[i], scores[i],
+                                              &res->items[res->n], err);
+            if (kept < 0) {
+                r = CLIPSEARCH_ERR_OUT_OF_MEMORY;
                 goto out;
             }
-            it->width = sqlite3_column_int(st, 1);
-            it->height = sqlite3_column_int(st, 2);
-            snprintf(it->taken, sizeof it->taken, "%s", taken ? taken : "");
-            {
-                const char *camera = (const char *)sqlite3_column_text(st, 4);
-                snprintf(it->camera, sizeof it->camera, "%s", camera ? camera : "");
-            }
-            res->n++;
+            res->n += kept;
         }
         found = res->n;
         if (found >= params->limit || k >= total || got < k ||

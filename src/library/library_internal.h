@@ -2,8 +2,19 @@
  * reach inside a clipsearch_library handle.  Private. */
 #ifndef CS_LIBRARY_INTERNAL_H
 #define CS_LIBRARY_INTERNAL_H
+#include <sqlite3.h>
+
 #include "clipsearch/library.h"
 #include "store.h"
 /* The handle's database connection (same thread rules as the handle). */
 cs_store *cs_library_store(clipsearch_library *lib);
+/* One search result from the current row of a statement that selects
+ * "path, width, height, taken[, camera] FROM files" (camera is read when the
+ * statement has a fifth column), when the photo passes params' folder (under)
+ * and date (taken_after/taken_before) filters.  Returns 1 when *it is filled
+ * (it->path is a strdup the caller owns), 0 when the photo is filtered out,
+ * -1 when out of memory (err set). */
+int cs_library_result_from_row(sqlite3_stmt *row, const clipsearch_search_params *params,
+                               int64_t file_id, float score, clipsearch_search_result *it,
+                               clipsearch_error *err);
 #endif
