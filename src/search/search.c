@@ -16,6 +16,7 @@
 #include "clipsearch/model.h"
 #include "clipsearch/tokenizer.h"
 #include "error.h"
+#include "search_internal.h"
 
 static double now(void)
 {
@@ -338,13 +339,32 @@ static clipsearch_status embed_image(clipsearch_searcher *s, const char *path, f
     return r;
 }
 
+void cs_query_add_term(float *query, float *e, float weight, int dim)
+{
+    clipsearch_normalize(e, 1, dim);
+    for (int j = 0; j < dim; j++)
+        query[j] += weight * e[j];
+}
+
+clipsearch_status cs_query_finish(float *query, int dim, clipsearch_error *err)
+{
+    double norm = 0;
+    for (int j = 0; j < dim; j++)
+        norm += (double)query[j] * query[j];
+    if (!(norm > 1e-12))
+        return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT,
+                            "the query terms cancel out: nothing left to search for");
+    clipsearch_normalize(query, 1, dim);
+    return CLIPSEARCH_OK;
+}
+
 clipsearch_status clipsearch_searcher_embed(clipsearch_searcher *s,
                                             const clipsearch_query_term *terms, int n,
                                             float *query, clipsearch_error *err)
 {
     int dim = s->model.dim;
     float *e = NULL;
-    double norm = 0, t0 = now();
+    double t0 = now();
     clipsearch_status r = CLIPSEARCH_OK;
     if (!terms || n <= 0)
         return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "no query given");
@@ -356,18 +376,9 @@ clipsearch_status clipsearch_searcher_embed(clipsearch_searcher *s,
                                                    : embed_text(s, terms[i].value, e, err);
         if (r != CLIPSEARCH_OK)
             goto out;
-        clipsearch_normalize(e, 1, dim);
-        for (int j = 0; j < dim; j++)
-            query[j] += terms[i].weight * e[j];
+        cs_query_add_term(query, e, terms[i].weight, dim);
     }
-    for (int j = 0; j < dim; j++)
-        norm += (double)query[j] * query[j];
-    if (!(norm > 1e-12)) {
-        r = cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT,
-                         "the query terms cancel out: nothing left to search for");
-        goto out;
-    }
-    clipsearch_normalize(query, 1, dim);
+    r = cs_query_finish(query, dim, err);
 out:
     s->times.embed_seconds += now() - t0;
     free(e);

@@ -19,6 +19,7 @@
 #include "error.h"
 #include "image_decode.h"
 #include "jsonbuf.h"
+#include "search_internal.h"
 #include "server_internal.h"
 #include "thumbs.h"
 
@@ -171,7 +172,6 @@ static clipsearch_status embed_terms(clipsearch_server *S, cs_worker *w,
     int dim = S->model.dim, ctx_len = S->mi->context_length;
     float *e = malloc((size_t)dim * sizeof *e);
     int32_t *ids = calloc((size_t)ctx_len, sizeof *ids);
-    double norm = 0;
     clipsearch_status r = CLIPSEARCH_OK;
     if (!e || !ids) {
         r = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
@@ -187,18 +187,9 @@ static clipsearch_status embed_terms(clipsearch_server *S, cs_worker *w,
                                      &n_ids, err)) != CLIPSEARCH_OK ||
             (r = clipsearch_encode_text(w->text_ctx, ids, 1, ctx_len, e, err)) != CLIPSEARCH_OK)
             goto out;
-        clipsearch_normalize(e, 1, dim);
-        for (int j = 0; j < dim; j++)
-            query[j] += terms[i].weight * e[j];
+        cs_query_add_term(query, e, terms[i].weight, dim);
     }
-    for (int j = 0; j < dim; j++)
-        norm += (double)query[j] * query[j];
-    if (!(norm > 1e-12)) {
-        r = cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT,
-                         "the query terms cancel out: nothing left to search for");
-        goto out;
-    }
-    clipsearch_normalize(query, 1, dim);
+    r = cs_query_finish(query, dim, err);
 out:
     free(e);
     free(ids);
