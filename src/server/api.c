@@ -358,6 +358,15 @@ static int parse_request(const cs_request *req, cs_search_request *sr, cs_reply 
     return 1;
 }
 
+/* A query vector of the model's dimension, or NULL after replying 503. */
+static float *new_query(const clipsearch_server *S, cs_reply *rep)
+{
+    float *q = malloc((size_t)S->model.dim * sizeof *q);
+    if (!q)
+        cs_reply_error(rep, 503, "out of memory");
+    return q;
+}
+
 static void api_search_text(clipsearch_server *S, cs_worker *w, const cs_request *req,
                             cs_reply *rep, double t0)
 {
@@ -374,8 +383,9 @@ static void api_search_text(clipsearch_server *S, cs_worker *w, const cs_request
         cs_reply_error(rep, 400, "missing parameter 'q' (the words to search for)");
         return;
     }
-    if (!(buf = malloc(strlen(sr.text) + 1)) ||
-        !(q = malloc((size_t)S->model.dim * sizeof *q))) {
+    if (!(q = new_query(S, rep)))
+        return;
+    if (!(buf = malloc(strlen(sr.text) + 1))) {
         cs_reply_error(rep, 503, "out of memory");
         goto out;
     }
@@ -400,10 +410,8 @@ static void api_search_upload(clipsearch_server *S, cs_worker *w, const cs_reque
     int status = 500;
     if (!parse_request(req, &sr, rep))
         return;
-    if (!(q = malloc((size_t)S->model.dim * sizeof *q))) {
-        cs_reply_error(rep, 503, "out of memory");
+    if (!(q = new_query(S, rep)))
         return;
-    }
     if ((r = worker_ctx(S, w, 0, &err)) != CLIPSEARCH_OK) {
         reply_status(rep, r, &err);
         goto out;
@@ -431,10 +439,8 @@ static void api_similar(clipsearch_server *S, cs_worker *w, const cs_request *re
         cs_reply_error(rep, 400, "missing parameter 'id' (a photo's id from a search)");
         return;
     }
-    if (!(q = malloc((size_t)S->model.dim * sizeof *q))) {
-        cs_reply_error(rep, 503, "out of memory");
+    if (!(q = new_query(S, rep)))
         return;
-    }
     r = clipsearch_library_get_embedding_by_id(w->lib, &S->model, sr.id, q, &err);
     if (r != CLIPSEARCH_OK)
         reply_status(rep, r, &err);
