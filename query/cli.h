@@ -49,4 +49,12 @@ void cli_print_error(const clipsearch_error *err);
  * model, CLI_EXIT_INTERRUPTED when stopped, else CLI_EXIT_FAILURE. */
 int cli_open_exit_code(clipsearch_status st, const clipsearch_error *err);
 
+/* getopt_long over the options of a subcommand that takes only --db PATH,
+ * -h/--help and, when json is not NULL, --json: sets *db (and *json).
+ * Returns -1 to go on (optind is then the first operand), CLI_EXIT_OK after
+ * printing help to stdout for --help, CLI_EXIT_USAGE after "clipsearch
+ * COMMAND: bad option '...'" on stderr. */
+int cli_db_options(int argc, char **argv, const char *command, const char *help,
+                   const char **db, int *json);
+
 #endif

@@ -1,4 +1,5 @@
 /* cli_util.c — small helpers shared by the clipsearch subcommands. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,4 +51,34 @@ int cli_open_exit_code(clipsearch_status st, const clipsearch_error *err)
     if (st == CLIPSEARCH_ERR_NOT_FOUND || st == CLIPSEARCH_ERR_MODEL)
         return CLI_EXIT_MODEL;
     return st == CLIPSEARCH_ERR_INTERRUPTED ? CLI_EXIT_INTERRUPTED : CLI_EXIT_FAILURE;
+}
+
+int cli_db_options(int argc, char **argv, const char *command, const char *help,
+                   const char **db, int *json)
+{
+    static const struct option with_json[] = {{"json", no_argument, NULL, 'j'},
+                                              {"db", required_argument, NULL, 'd'},
+                                              {"help", no_argument, NULL, 'h'},
+                                              {NULL, 0, NULL, 0}};
+    const struct option *longopts = json ? with_json : with_json + 1; /* without --json */
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            *db = optarg;
+            break;
+        case 'j':
+            *json = 1;
+            break;
+        case 'h':
+            fputs(help, stdout);
+            return CLI_EXIT_OK;
+        default:
+            fprintf(stderr, "clipsearch %s: bad option '%s'\n", command, argv[optind - 1]);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    return -1;
 }

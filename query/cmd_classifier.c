@@ -286,37 +286,20 @@ static int open_library(const char *db, int read_only, clipsearch_library **lib,
 
 int cmd_classifiers(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
-                                             {"json", no_argument, NULL, 'j'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
     clipsearch_library *lib = NULL;
     clipsearch_classifier_info *infos = NULL;
     clipsearch_error err = {0};
     const char *db = NULL;
-    int json = 0, n = 0, rc, c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            db = optarg;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            printf("usage: clipsearch classifiers [--db PATH] [--json]\n"
-                   "\n"
-                   "Lists the personal classifiers of the library (see 'clipsearch learn'):\n"
-                   "name, model, training examples, C and cross-validated accuracy.\n"
-                   "  --json   one JSON object a line\n");
-            return CLI_EXIT_OK;
-        default:
-            fprintf(stderr, "clipsearch classifiers: bad option '%s'\n", argv[optind - 1]);
-            return CLI_EXIT_USAGE;
-        }
-    }
+    int json = 0, n = 0, rc;
+    if ((rc = cli_db_options(
+             argc, argv, "classifiers",
+             "usage: clipsearch classifiers [--db PATH] [--json]\n"
+             "\n"
+             "Lists the personal classifiers of the library (see 'clipsearch learn'):\n"
+             "name, model, training examples, C and cross-validated accuracy.\n"
+             "  --json   one JSON object a line\n",
+             &db, &json)) >= 0)
+        return rc;
     if (optind < argc) {
         fprintf(stderr, "clipsearch classifiers: unexpected argument '%s'\n", argv[optind]);
         return CLI_EXIT_USAGE;
@@ -360,32 +343,19 @@ out:
 
 int cmd_forget(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
     clipsearch_library *lib = NULL;
     clipsearch_error err = {0};
     const char *db = NULL;
-    int rc, c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            db = optarg;
-            break;
-        case 'h':
-            printf("usage: clipsearch forget NAME [--db PATH]\n"
-                   "\n"
-                   "Deletes the personal classifier NAME and its training set (the photos\n"
-                   "stay).  Exit codes: 0 done, 1 no such classifier, 2 bad command line,\n"
-                   "3 no library.\n");
-            return CLI_EXIT_OK;
-        default:
-            fprintf(stderr, "clipsearch forget: bad option '%s'\n", argv[optind - 1]);
-            return CLI_EXIT_USAGE;
-        }
-    }
+    int rc;
+    if ((rc = cli_db_options(
+             argc, argv, "forget",
+             "usage: clipsearch forget NAME [--db PATH]\n"
+             "\n"
+             "Deletes the personal classifier NAME and its training set (the photos\n"
+             "stay).  Exit codes: 0 done, 1 no such classifier, 2 bad command line,\n"
+             "3 no library.\n",
+             &db, NULL)) >= 0)
+        return rc;
     if (optind + 1 != argc) {
         fprintf(stderr, "clipsearch forget: give one classifier NAME (see 'clipsearch "
                         "classifiers')\n");
