@@ -11,13 +11,7 @@ M=$FIX/clip-shapes
 [ -e "$M/model.safetensors" ] && [ -d "$M/photos" ] || { echo "SKIP: clip-shapes missing"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/e2e_classify.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fails=0
-checks=0
-ok()   { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*" >&2; }
-check() { local what=$1; shift; if "$@"; then ok; else fail "$what"; fi; }
+. "$(dirname "$0")/e2e-lib.sh" e2e_classify
 export HOME=$T/home XDG_DATA_HOME=$T/home/.local/share CLIPSEARCH_DB=$T/db
 unset CLIPSEARCH_MODEL
 

@@ -17,13 +17,7 @@ done
 command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
 [ -x "$IDX" ] || { echo "FAIL: $IDX not built"; exit 1; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/e2e_index.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fails=0
-checks=0
-ok()   { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*" >&2; }
-check() { local what=$1; shift; if "$@"; then ok; else fail "$what"; fi; }
+. "$(dirname "$0")/e2e-lib.sh" e2e_index
 
 export HOME=$T/home XDG_DATA_HOME=$T/home/.local/share XDG_CACHE_HOME=$T/home/.cache
 unset CLIPSEARCH_MODEL CLIPSEARCH_DB

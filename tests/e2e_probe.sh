@@ -17,13 +17,7 @@ for f in clip-shapes/model.safetensors clip-shapes/vocab.json clip-shapes/photos
 done
 command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/e2e_probe.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fails=0
-checks=0
-ok()   { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*" >&2; }
-check() { local what=$1; shift; if "$@"; then ok; else fail "$what"; fi; }
+. "$(dirname "$0")/e2e-lib.sh" e2e_probe
 
 export HOME=$T/home XDG_CACHE_HOME=$T/home/.cache XDG_DATA_HOME=$T/home/.local/share
 unset CLIPSEARCH_MODEL CLIPSEARCH_DB HF_HUB_CACHE

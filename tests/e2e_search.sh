@@ -18,13 +18,7 @@ for f in golden/clip-tiny-b32/model.safetensors golden/clip-tiny-b16-f16/model.s
 done
 command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/e2e_search.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fails=0
-checks=0
-ok()   { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*" >&2; }
-check() { local what=$1; shift; if "$@"; then ok; else fail "$what"; fi; }
+. "$(dirname "$0")/e2e-lib.sh" e2e_search
 
 # A clean environment: nothing from the user's own setup.
 export HOME=$T/home XDG_CACHE_HOME=$T/home/.cache XDG_DATA_HOME=$T/home/.local/share
