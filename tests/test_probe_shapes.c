@@ -51,6 +51,20 @@ static int cmp_scored(const void *a, const void *b)
     return x->score > y->score ? -1 : x->score < y->score;
 }
 
+/* Moves a ranking into sc (names strdup'd, the caller frees them), frees
+ * the ranking; returns how many. */
+static int take_scores(clipsearch_search_results **res, scored *sc)
+{
+    int n = 0;
+    for (int i = 0; *res && i < (*res)->n; i++) {
+        sc[n].name = strdup(base((*res)->items[i].path));
+        sc[n++].score = (*res)->items[i].score;
+    }
+    clipsearch_search_results_free(*res);
+    *res = NULL;
+    return n;
+}
+
 static int in_list(const char *name, char *const *list, int n)
 {
     for (int i = 0; i < n; i++)
@@ -157,12 +171,7 @@ int main(void)
         q.limit = 1000;
         CHECK(clipsearch_searcher_rank(s, "warm", &q, &res, &err) == CLIPSEARCH_OK, "%s",
               err.message);
-        for (int i = 0; res && i < res->n; i++) {
-            sc[n].name = strdup(base(res->items[i].path));
-            sc[n++].score = res->items[i].score;
-        }
-        clipsearch_search_results_free(res);
-        res = NULL;
+        n = take_scores(&res, sc);
         evaluate("probe, 16 examples (random negatives)", sc, n, train, 16, &p20, &probe_ap);
         CHECK(p20 >= 0.85, "probe precision@20 %.2f", p20);
         CHECK(probe_ap >= 0.8, "probe average precision %.3f", probe_ap);
@@ -265,12 +274,7 @@ int main(void)
         q.limit = 1000;
         CHECK(clipsearch_searcher_rank(s, name, &q, &res, &err) == CLIPSEARCH_OK, "%s",
               err.message);
-        for (int i = 0; res && i < res->n; i++) {
-            sc[n].name = strdup(base(res->items[i].path));
-            sc[n++].score = res->items[i].score;
-        }
-        clipsearch_search_results_free(res);
-        res = NULL;
+        n = take_scores(&res, sc);
         evaluate(with_prior ? "probe, 2 examples + --like 'a red, orange or yellow shape'"
                             : "probe, 2 examples, no prior",
                  sc, n, train2, 2, &p20, with_prior ? &few_ap : &few_noprior_ap);
