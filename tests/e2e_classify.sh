@@ -120,5 +120,20 @@ import sqlite3; db = sqlite3.connect('$T/db/library.sqlite3')
 print(db.execute('select count(*) from tagged_files').fetchone()[0])")
 check "80 photos classified for tags" test "$total" -eq 80
 
+# Changing the model retags: a copy of the model whose config differs by one
+# byte has another fingerprint, so the indexer embeds and tags every photo
+# again for it, and the first model's tags stay.
+mkdir -p $T/model2
+for f in merges.txt model.safetensors preprocessor_config.json vocab.json; do ln -s "$M/$f" $T/model2/$f; done
+{ cat "$M/config.json"; echo; } > $T/model2/config.json
+$IDX --model $T/model2 $T/p1 $T/p2 > /dev/null 2> $T/idx2.err
+check "indexer with the second model exits 0" test $? -eq 0
+check "indexer tagged all 80 photos for the second model" grep -q "tagged 80 new photos" $T/idx2.err
+counts=$(python3 -c "
+import sqlite3; db = sqlite3.connect('$T/db/library.sqlite3')
+print(' '.join(str(n) for (n,) in db.execute(
+    'select count(*) from tagged_files group by model_id order by model_id')))")
+check "both models keep 80 tagged photos ($counts)" test "$counts" = "80 80"
+
 echo "$checks checks, $fails failures"
 [ $fails -eq 0 ]
