@@ -5,6 +5,7 @@
 _clipsearch_models()
 {
     # First column of `clipsearch model list`: ORG/NAME of each installed model.
+    local IFS=$' \t\n' repo _
     "${1:-clipsearch}" model list 2>/dev/null | while read -r repo _; do
         printf '%s\n' "$repo"
     done
@@ -27,13 +28,13 @@ _clipsearch_reply_files()   # _clipsearch_reply_files CUR [-d]
     fi
 }
 
-_clipsearch_reply_models()  # _clipsearch_reply_models PROGRAM CUR
+_clipsearch_reply_models()  # _clipsearch_reply_models PROGRAM CUR [names-only]
 {
     local IFS=$'\n' m
     for m in $(_clipsearch_models "$1"); do
         [[ $m == "$2"* ]] && COMPREPLY+=("$m")
     done
-    _clipsearch_reply_files "$2" -d
+    [[ -z $3 ]] && _clipsearch_reply_files "$2" -d   # or a model folder
 }
 
 # The value of an option that takes one: completes it and returns 0.
@@ -122,7 +123,7 @@ _clipsearch()
                         _clipsearch_reply_models "$prog" "$cur"
                     fi ;;
                 list) _clipsearch_reply_words "--json" "$cur" ;;
-                path) (( COMP_CWORD == 3 )) && _clipsearch_reply_models "$prog" "$cur" ;;
+                path) (( COMP_CWORD == 3 )) && _clipsearch_reply_models "$prog" "$cur" names-only ;;
             esac
             return 0 ;;
     esac
