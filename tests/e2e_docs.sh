@@ -51,7 +51,7 @@ done
 # Options, exit codes and variables named by a --help text: OPTS, CODES, VARS.
 help_words() {  # HELPFILE
     OPTS=$(grep -oE '(^|[ ,(\[|])--?[a-zA-Z0-9][a-zA-Z0-9-]*' "$1" | sed 's/^[ ,(\[|]//' |
-           grep -vE '^-[0-9]+$|^-[0-9a-zA-Z]{2,}$' | sort -u)
+           grep -vE '^-[1-9][0-9]*$|^-[0-9a-zA-Z]{2,}$' | sort -u)
     CODES=$(sed -n '/[Ee]xit \(codes\|status\)/,$p' "$1" | grep -oE '(^|[ ,])[0-9]{1,3}( |$)' |
             tr -d ' ,' | sort -u)
     VARS=$(grep -oE '\$[A-Z_]{3,}' "$1" | tr -d '$' | sort -u)
