@@ -63,11 +63,26 @@ _clipsearch_option_value()  # PROGRAM PREV CUR
     return 1
 }
 
+# Sets cur and prev (the caller's locals); bash splits "--db=DIR" into
+# "--db" "=" "DIR", which is completed as "--db DIR".
+_clipsearch_cur_prev()
+{
+    cur=${COMP_WORDS[COMP_CWORD]} prev=
+    (( COMP_CWORD > 0 )) && prev=${COMP_WORDS[COMP_CWORD-1]}
+    if [[ $cur == = ]] && (( COMP_CWORD > 0 )); then
+        cur=
+    elif [[ $prev == = ]] && (( COMP_CWORD > 1 )); then
+        prev=${COMP_WORDS[COMP_CWORD-2]}
+    fi
+    if [[ ${COMP_WORDS[COMP_CWORD]} == = ]]; then
+        prev=${COMP_WORDS[COMP_CWORD-1]}
+    fi
+}
+
 _clipsearch()
 {
-    local cur=${COMP_WORDS[COMP_CWORD]} prev=
-    local prog=${COMP_WORDS[0]}
-    (( COMP_CWORD > 0 )) && prev=${COMP_WORDS[COMP_CWORD-1]}
+    local cur prev prog=${COMP_WORDS[0]}
+    _clipsearch_cur_prev
     COMPREPLY=()
 
     local commands="search stats model serve embed tokenize preprocess learn
@@ -142,8 +157,8 @@ _clipsearch()
 
 _clipsearch_index()
 {
-    local cur=${COMP_WORDS[COMP_CWORD]} prev=
-    (( COMP_CWORD > 0 )) && prev=${COMP_WORDS[COMP_CWORD-1]}
+    local cur prev
+    _clipsearch_cur_prev
     COMPREPLY=()
     local prog=clipsearch
     # The clipsearch next to this clipsearch-index lists the models.

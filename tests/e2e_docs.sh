@@ -152,6 +152,8 @@ mkdir -p "$T/work/albums/2024" "$T/work/notes.txt.d"
 : >"$T/work/album-file.txt"
 check "clipsearch --in $T/work/al<TAB> offers folders only" \
     [ "$(complete_bash clipsearch --in "$T/work/al")" = "$T/work/albums" ]
+check "clipsearch --in=$T/work/al<TAB> (bash splits at =) offers the folder" \
+    [ "$(complete_bash clipsearch --in = "$T/work/al")" = "$T/work/albums" ]
 check "clipsearch --image $T/work/album-<TAB> offers files" \
     grep -qx "$T/work/album-file.txt" <(complete_bash clipsearch --image "$T/work/album-")
 check "clipsearch-index --fo<TAB> completes to --follow-symlinks" \
