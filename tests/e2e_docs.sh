@@ -176,6 +176,39 @@ if command -v zsh >/dev/null; then
                   print -r -- $_comps[clipsearch] $_comps[clipsearch-index]; autoload -Uz +X _clipsearch' \
           zsh "$SRC/completions" "$T/zcompdump" 2>&1)
     check "zsh completion registers for both programs and loads ($out)" [ "$out" = "_clipsearch _clipsearch" ]
+    # Type LINE and Tab in an interactive zsh (zpty), then print what the
+    # line became.
+    zsh_complete() {
+        timeout 30 zsh -f -c '
+            zmodload zsh/zpty || exit 1
+            zpty z zsh -f -i
+            zpty -w z "fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -d $2; PS1=\"%% \"; unsetopt beep"
+            zpty -w -n z "$3"$'"'"'\t'"'"'
+            sleep 0.5
+            zpty -w -n z $'"'"'\x01echo LINE: \n'"'"'
+            out=
+            for i in {1..100}; do   # up to 20 s on a loaded machine
+                while zpty -r -t z line; do out+=$line; done
+                [[ $out == *$'"'"'\nLINE: '"'"'*$'"'"'\n'"'"'* ]] && break
+                sleep 0.2
+            done
+            zpty -d z
+            print -r -- "$out" | tr -d "\r" | grep -a "^LINE: " | tail -1' \
+            zsh "$SRC/completions" "$T/zcompdump" "$1" 2>/dev/null
+    }
+    if zsh -fc 'zmodload zsh/zpty' 2>/dev/null; then
+        out=$(zsh_complete "clipsearch mo")
+        check "zsh: clipsearch mo<TAB> completes to model ($out)" [ "$out" = "LINE: clipsearch model" ]
+        out=$(zsh_complete "clipsearch-index --follow-s")
+        check "zsh: clipsearch-index --follow-s<TAB> completes ($out)" [ "$out" = "LINE: clipsearch-index --follow-symlinks" ]
+        out=$(zsh_complete "clipsearch --lim")
+        check "zsh: clipsearch --lim<TAB> completes to --limit ($out)" [ "$out" = "LINE: clipsearch --limit" ]
+        out=$(zsh_complete "clipsearch learn --pos")
+        check "zsh: clipsearch learn --pos<TAB> completes to --positive ($out)" [ "$out" = "LINE: clipsearch learn --positive" ]
+        out=$(zsh_complete "clipsearch model path te")
+        check "zsh: clipsearch model path te<TAB> completes the installed model ($out)" \
+            [ "$out" = "LINE: clipsearch model path test/shapes" ]
+    fi
 else
     echo "note: zsh not installed, its completion is not checked"
 fi
