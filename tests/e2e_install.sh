@@ -34,7 +34,8 @@ P=$T/prefix
 cmake --install "$BIN" --prefix "$P" >"$T/install.log" 2>&1
 rc=$?
 check "cmake --install exits 0 (got $rc): $(tail -3 "$T/install.log")" [ "$rc" -eq 0 ]
-libdir=$(sed -n 's|^libdir=${prefix}/||p' "$P"/lib*/pkgconfig/clipsearch.pc 2>/dev/null | head -1)
+pc=$(find "$P" -path '*/pkgconfig/clipsearch.pc' 2>/dev/null | head -1)
+libdir=$(sed -n 's|^libdir=${prefix}/||p' "${pc:-/dev/null}" | head -1)
 check "clipsearch.pc installed under LIBDIR/pkgconfig" [ -n "$libdir" ]
 libdir=$P/${libdir:-lib}
 version=$(sed -n 's/^project(clipsearch VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")
