@@ -67,8 +67,7 @@ int main(int argc, char **argv)
     clipsearch_search_params params = clipsearch_search_default_params();
     if (argc == 6)
         params.limit = atoi(argv[5]);
-    if (clipsearch_searcher_search(searcher, &term, 1, &params, &results, &err) !=
-        CLIPSEARCH_OK) {
+    if (clipsearch_searcher_search(searcher, &term, 1, &params, &results, &err) != CLIPSEARCH_OK) {
         fail("searching", &err);
         goto out;
     }

@@ -53,12 +53,14 @@ typedef struct clipsearch_error {
 } clipsearch_error;
 
 /* Static English description of a status code; never NULL.  Thread-safe. */
-CLIPSEARCH_API const char *clipsearch_strerror(clipsearch_status status);
+CLIPSEARCH_API
+const char *clipsearch_strerror(clipsearch_status status);
 
 /* Version of the library linked at run time, e.g. "0.1.0"; static, never
  * NULL.  Compare with CLIPSEARCH_VERSION (clipsearch/version.h), the version
  * a program was compiled against.  Thread-safe. */
-CLIPSEARCH_API const char *clipsearch_version(void);
+CLIPSEARCH_API
+const char *clipsearch_version(void);
 
 /* The computation backends of this build, one "name: value" a line, each
  * line ending in '\n', e.g.
@@ -66,7 +68,8 @@ CLIPSEARCH_API const char *clipsearch_version(void);
  *   "faiss: 1.7.3\n"
  *   "precision: fp32\n"
  * (what `--version` prints).  Static, never NULL; built once.  Thread-safe. */
-CLIPSEARCH_API const char *clipsearch_backends(void);
+CLIPSEARCH_API
+const char *clipsearch_backends(void);
 
 #ifdef __cplusplus
 }

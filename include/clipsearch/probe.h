@@ -82,7 +82,8 @@ typedef struct clipsearch_probe_params {
     uint64_t seed;        /* fold assignment (1) */
 } clipsearch_probe_params;
 
-CLIPSEARCH_API clipsearch_probe_params clipsearch_probe_default_params(void);
+CLIPSEARCH_API
+clipsearch_probe_params clipsearch_probe_default_params(void);
 
 /* A trained probe.  Plain data owned by whoever got it from
  * clipsearch_probe_train / clipsearch_classifier_load: release with
@@ -108,24 +109,28 @@ typedef struct clipsearch_probe {
  * (defaults).  A fit that stops at max_iterations is still returned, with
  * converged = 0.  On success *out owns the probe.
  */
-CLIPSEARCH_API clipsearch_status clipsearch_probe_train(const float *x, const int *labels, int n, int dim,
+CLIPSEARCH_API
+clipsearch_status clipsearch_probe_train(const float *x, const int *labels, int n, int dim,
                                          const clipsearch_probe_params *params,
                                          clipsearch_probe **out, clipsearch_error *err);
 
 /* Value and gradient of f (the objective above, in float64) at the probe's
  * (w, b): grad [dim + 1] (w part, then b); either output may be NULL.  For
  * tests and for checking a stored probe against its training set. */
-CLIPSEARCH_API double clipsearch_probe_objective(const clipsearch_probe *p, const float *x, const int *labels,
+CLIPSEARCH_API
+double clipsearch_probe_objective(const clipsearch_probe *p, const float *x, const int *labels,
                                   int n, const float *prior, double *grad);
 
 /* logits[i] = w . x_i + b and probs[i] = sigmoid(logits[i]) for x[n][dim]
  * (either output may be NULL), on all cores.  The products are float32
  * (w rounded to float; ~1e-6 |w| of error), being memory-bound.  Rank by
  * the logits: probabilities of very confident photos round to 1. */
-CLIPSEARCH_API void clipsearch_probe_apply(const clipsearch_probe *p, const float *x, int64_t n, float *logits,
+CLIPSEARCH_API
+void clipsearch_probe_apply(const clipsearch_probe *p, const float *x, int64_t n, float *logits,
                             float *probs);
 
-CLIPSEARCH_API void clipsearch_probe_free(clipsearch_probe *p);
+CLIPSEARCH_API
+void clipsearch_probe_free(clipsearch_probe *p);
 
 /* ---- classifiers stored in a library ------------------------------------ */
 
@@ -163,7 +168,8 @@ typedef struct clipsearch_classifier_info {
  * non-zero, in which case it is replaced.  Nothing is stored on error.
  * Needs a writable handle.
  */
-CLIPSEARCH_API clipsearch_status clipsearch_classifier_save(clipsearch_library *lib,
+CLIPSEARCH_API
+clipsearch_status clipsearch_classifier_save(clipsearch_library *lib,
                                              const clipsearch_library_model *model,
                                              const char *name, const clipsearch_probe *probe,
                                              const char *prior_text, double prior_scale,
@@ -175,27 +181,31 @@ CLIPSEARCH_API clipsearch_status clipsearch_classifier_save(clipsearch_library *
 /* Loads the classifier `name`: *probe (may be NULL: not wanted) and *info
  * (may be NULL).  CLIPSEARCH_ERR_NOT_FOUND, naming the stored ones, when
  * there is none of that name; CLIPSEARCH_ERR_FORMAT if its row is damaged. */
-CLIPSEARCH_API clipsearch_status clipsearch_classifier_load(clipsearch_library *lib, const char *name,
+CLIPSEARCH_API
+clipsearch_status clipsearch_classifier_load(clipsearch_library *lib, const char *name,
                                              clipsearch_probe **probe,
                                              clipsearch_classifier_info *info,
                                              clipsearch_error *err);
 
 /* All stored classifiers, ordered by name: *infos [*n], malloc'd (release
  * with clipsearch_free; NULL when there are none). */
-CLIPSEARCH_API clipsearch_status clipsearch_classifier_list(clipsearch_library *lib,
+CLIPSEARCH_API
+clipsearch_status clipsearch_classifier_list(clipsearch_library *lib,
                                              clipsearch_classifier_info **infos, int *n,
                                              clipsearch_error *err);
 
 /* Calls fn(file_id, path, label, user) for each example of the classifier's
  * training set, positives first, then by path; fn returns non-zero to stop. */
-CLIPSEARCH_API clipsearch_status clipsearch_classifier_examples(
+CLIPSEARCH_API
+clipsearch_status clipsearch_classifier_examples(
     clipsearch_library *lib, const char *name,
     int (*fn)(int64_t file_id, const char *path, int label, void *user), void *user,
     clipsearch_error *err);
 
 /* Deletes the classifier `name` and its training set.  CLIPSEARCH_ERR_NOT_FOUND
  * when there is none.  Needs a writable handle. */
-CLIPSEARCH_API clipsearch_status clipsearch_classifier_delete(clipsearch_library *lib, const char *name,
+CLIPSEARCH_API
+clipsearch_status clipsearch_classifier_delete(clipsearch_library *lib, const char *name,
                                                clipsearch_error *err);
 
 /* ---- learning from photos and ranking a library (what the CLI does) ----- */
@@ -212,7 +222,8 @@ typedef struct clipsearch_learn_params {
     const char *vocab;       /* tokenizer for `like` (NULL: the model folder's) */
 } clipsearch_learn_params;
 
-CLIPSEARCH_API clipsearch_learn_params clipsearch_learn_default_params(void);
+CLIPSEARCH_API
+clipsearch_learn_params clipsearch_learn_default_params(void);
 
 /*
  * Trains and stores the classifier `name` for the searcher's model.
@@ -228,7 +239,8 @@ CLIPSEARCH_API clipsearch_learn_params clipsearch_learn_default_params(void);
  * to be had, a duplicate name without params.replace.  *info (may be NULL)
  * describes the stored classifier.
  */
-CLIPSEARCH_API clipsearch_status clipsearch_searcher_learn(clipsearch_searcher *s, const char *name,
+CLIPSEARCH_API
+clipsearch_status clipsearch_searcher_learn(clipsearch_searcher *s, const char *name,
                                             const char *const *positives, int n_pos,
                                             const char *const *negatives, int n_neg,
                                             const clipsearch_learn_params *params,
@@ -243,7 +255,8 @@ CLIPSEARCH_API clipsearch_status clipsearch_searcher_learn(clipsearch_searcher *
  * than the searcher's; CLIPSEARCH_ERR_NOT_FOUND for an unknown name.
  * *out: free with clipsearch_search_results_free.
  */
-CLIPSEARCH_API clipsearch_status clipsearch_searcher_rank(clipsearch_searcher *s, const char *name,
+CLIPSEARCH_API
+clipsearch_status clipsearch_searcher_rank(clipsearch_searcher *s, const char *name,
                                            const clipsearch_search_params *params,
                                            clipsearch_search_results **out,
                                            clipsearch_error *err);

@@ -20,7 +20,10 @@
 #define CS_FAISS_VERSION "unknown"
 #endif
 
-const char *clipsearch_version(void) { return CS_VERSION; }
+const char *clipsearch_version(void)
+{
+    return CS_VERSION;
+}
 
 static char backends[512];
 static pthread_once_t backends_once = PTHREAD_ONCE_INIT;
