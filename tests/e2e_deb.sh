@@ -77,7 +77,7 @@ check "every library the binaries load is covered by Depends:$missing" [ -z "$mi
 # ---- install, run, remove (root only) ------------------------------------------------------
 if [ "$(id -u)" -ne 0 ]; then
     echo "note: not root: the package is not installed"
-elif dpkg-query -W -f='${Status}' clipsearch 2>/dev/null | grep -q installed || [ -e /usr/bin/clipsearch ]; then
+elif dpkg-query -W -f='${Status}' clipsearch 2>/dev/null | grep -q 'ok installed' || [ -e /usr/bin/clipsearch ]; then
     echo "note: clipsearch is already installed on this system: not touching it"
 elif ! command -v apt-get >/dev/null; then
     echo "note: no apt-get: the package is not installed"
