@@ -8,6 +8,7 @@
 #ifndef CLIPSEARCH_H
 #define CLIPSEARCH_H
 
+#include "clipsearch/version.h"
 #include "clipsearch/common.h"
 #include "clipsearch/model.h"
 #include "clipsearch/tokenizer.h"

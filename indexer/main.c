@@ -58,7 +58,8 @@ static void usage(FILE *f)
             "                      the reference CLIP preprocessing does (slower)\n"
             "  --json              print a JSON summary as the last line of stdout\n"
             "  -q, --quiet         no progress and no per-file warnings\n"
-            "  --version, -h/--help\n"
+            "  --version           the version and the backends (BLAS, FAISS, precision)\n"
+            "  -h, --help          this help\n"
             "\n"
             "exit status:\n"
             "  0    done (photos that could not be decoded are recorded as failures)\n"
@@ -217,7 +218,7 @@ int main(int argc, char **argv)
         case 'q': u.quiet = 1; break;
         case 'h': usage(stdout); code = EXIT_DONE; goto done;
         case O_VERSION:
-            printf("clipsearch-index %s\n", clipsearch_version());
+            printf("clipsearch-index %s\n%s", clipsearch_version(), clipsearch_backends());
             code = EXIT_DONE;
             goto done;
         default: usage(stderr); code = EXIT_USAGE; goto done;

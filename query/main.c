@@ -30,7 +30,9 @@ static void usage(FILE *f)
             "'clipsearch COMMAND --help' for a command's.\n"
             "Exit codes: 0 success, 1 failure, 2 bad command line, 3 no library or an\n"
             "empty one, 4 model missing or not the library's, 5 download failed,\n"
-            "130 interrupted.\n");
+            "130 interrupted.\n"
+            "'clipsearch --version' prints the version and the backends (BLAS, FAISS,\n"
+            "precision).\n");
 }
 
 void cli_print_error(const clipsearch_error *err)
@@ -50,7 +52,7 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("clipsearch %s\n", clipsearch_version());
+        printf("clipsearch %s\n%s", clipsearch_version(), clipsearch_backends());
         return CLI_EXIT_OK;
     }
     if (!strcmp(argv[1], "embed"))

@@ -14,6 +14,9 @@ PACKAGES=(
   libmicrohttpd-dev
   python3
   chromium chromium-driver python3-selenium
+  # installing (issue 15): man pages from scdoc, checked with groff/man;
+  # cpack DEB (dpkg-shlibdeps, file) and lintian; completions checked in zsh, fish
+  scdoc groff-base man-db file lintian zsh fish
 )
 
 if [ "$(id -u)" -ne 0 ]; then

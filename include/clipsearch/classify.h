@@ -44,6 +44,7 @@ typedef enum clipsearch_template_set {
 
 /* The strings of a built-in set; *n gets their count.  NULL for an unknown
  * set.  Thread-safe. */
+CLIPSEARCH_API
 const char *const *clipsearch_builtin_templates(clipsearch_template_set set, int *n);
 
 /* A list of strings owned by one allocation (labels, templates, a
@@ -53,12 +54,14 @@ typedef struct clipsearch_string_list {
     char **items; /* [n], NUL-terminated, UTF-8 */
 } clipsearch_string_list;
 
+CLIPSEARCH_API
 void clipsearch_string_list_free(clipsearch_string_list *list);
 
 /* Parses a comma-separated label list ("cat,dog, birthday cake"): items are
  * trimmed of blanks.  ERR_INVALID_ARGUMENT (naming the culprit) for an
  * empty label, a duplicate label (after trimming, case-sensitive) or no
  * label at all.  *out is filled only on success. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_labels_parse(const char *text, size_t len,
                                           clipsearch_string_list *out,
                                           clipsearch_error *err);
@@ -69,18 +72,21 @@ clipsearch_status clipsearch_labels_parse(const char *text, size_t len,
  * contain "{}".  ERR_INVALID_ARGUMENT for a duplicate, a template without
  * {} (with its line number), invalid UTF-8 or NUL bytes, or no item.
  * `len` bytes of `data` need not be NUL-terminated. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_list_parse(const char *data, size_t len, int is_templates,
                                         clipsearch_string_list *out,
                                         clipsearch_error *err);
 
 /* Reads and parses a file with clipsearch_list_parse (ERR_IO naming it if
  * unreadable; at most 16 MiB). */
+CLIPSEARCH_API
 clipsearch_status clipsearch_list_load(const char *path, int is_templates,
                                        clipsearch_string_list *out,
                                        clipsearch_error *err);
 
 /* Writes template with every "{}" replaced by label into a new malloc'd
  * string (*out; release with clipsearch_free). */
+CLIPSEARCH_API
 clipsearch_status clipsearch_fill_template(const char *tmpl, const char *label,
                                            char **out, clipsearch_error *err);
 
@@ -95,6 +101,7 @@ typedef struct clipsearch_class_params {
     const char *fingerprint;
 } clipsearch_class_params;
 
+CLIPSEARCH_API
 clipsearch_class_params clipsearch_class_default_params(void);
 
 /* What clipsearch_class_vectors did (may be NULL). */
@@ -115,6 +122,7 @@ typedef struct clipsearch_class_stats {
  * contain "{}"; labels must be non-empty and distinct
  * (ERR_INVALID_ARGUMENT otherwise).  params may be NULL (defaults).
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_class_vectors(const clipsearch_model *model,
                                            clipsearch_tokenizer *tok,
                                            const char *const *labels, int n_labels,
@@ -127,6 +135,7 @@ clipsearch_status clipsearch_class_vectors(const clipsearch_model *model,
  * (about 100 for OpenAI's checkpoints); 100 when the file has no
  * logit_scale (clipsearch_model_info.logit_scale holds the raw, logarithmic
  * parameter).  Thread-safe. */
+CLIPSEARCH_API
 float clipsearch_model_logit_scale(const clipsearch_model *model);
 
 /*
@@ -136,6 +145,7 @@ float clipsearch_model_logit_scale(const clipsearch_model *model);
  * NULL) [n][n_classes] = softmax over the classes of scale x score.  One
  * matrix product (sgemm).  Thread-safe.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_classify_embeddings(const float *embeddings, int64_t n, int dim,
                                                  const float *classes, int n_classes,
                                                  float scale, float *scores, float *probs,
@@ -144,10 +154,12 @@ clipsearch_status clipsearch_classify_embeddings(const float *embeddings, int64_
 /* The k most probable classes of one row (probs[n_classes]) into
  * top[0..k-1] (indices, best first; ties by lower index); returns how many
  * were written (min(k, n_classes)).  Thread-safe. */
+CLIPSEARCH_API
 int clipsearch_top_k(const float *probs, int n_classes, int k, int *top);
 
 /* Absolute path of a library photo by file id into a new malloc'd string
  * (*path; clipsearch_free).  CLIPSEARCH_ERR_NOT_FOUND if no such file. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_file_path(clipsearch_library *lib, int64_t file_id,
                                                char **path, clipsearch_error *err);
 
@@ -156,7 +168,9 @@ clipsearch_status clipsearch_library_file_path(clipsearch_library *lib, int64_t 
 /* The built-in tag vocabulary (a few hundred everyday photo concepts) and
  * the "background" set that competes with it in the softmax but is never
  * stored as a tag.  Static NULL-terminated arrays; *n gets the count. */
+CLIPSEARCH_API
 const char *const *clipsearch_builtin_vocabulary(int *n);
+CLIPSEARCH_API
 const char *const *clipsearch_builtin_background(int *n);
 
 /* Default probability a tag must clear (see README: how it was chosen). */
@@ -173,6 +187,7 @@ typedef struct clipsearch_tag_params {
                                  model yet (what the indexer does) */
 } clipsearch_tag_params;
 
+CLIPSEARCH_API
 clipsearch_tag_params clipsearch_tag_default_params(void);
 
 typedef struct clipsearch_tag_summary {
@@ -192,6 +207,7 @@ typedef struct clipsearch_tag_summary {
  * setting, so clipsearch-index tags new photos the same way.  One
  * transaction: on error nothing is stored.  lib must be writable.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_tag(clipsearch_library *lib,
                                          const clipsearch_tag_params *params,
                                          clipsearch_tag_summary *summary,
@@ -200,6 +216,7 @@ clipsearch_status clipsearch_library_tag(clipsearch_library *lib,
 /* Whether the library has a tag vocabulary set (by clipsearch_library_tag):
  * *set = 1 and, when vocabulary is not NULL, its path or "builtin" into
  * vocabulary[size]; *threshold (may be NULL) gets the threshold. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_tag_setting(clipsearch_library *lib, int *set,
                                                  char *vocabulary, size_t size,
                                                  float *threshold, clipsearch_error *err);
@@ -212,6 +229,7 @@ typedef struct clipsearch_tag_count {
 
 /* Tags of `model` with their photo counts, most frequent first (then by
  * name).  *out [*n]: free with clipsearch_free (one allocation). */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_tag_counts(clipsearch_library *lib,
                                                 const clipsearch_library_model *model,
                                                 clipsearch_tag_count **out, int *n,
@@ -219,6 +237,7 @@ clipsearch_status clipsearch_library_tag_counts(clipsearch_library *lib,
 
 /* Calls fn(tag, probability, user) for each tag of the photo file_id under
  * `model`, most probable first; fn returns non-zero to stop. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_file_tags(
     clipsearch_library *lib, const clipsearch_library_model *model, int64_t file_id,
     int (*fn)(const char *tag, float probability, void *user), void *user,
@@ -226,6 +245,7 @@ clipsearch_status clipsearch_library_file_tags(
 
 /* File ids of `model`'s photos tagged `tag`: *ids [*n] ascending, malloc'd
  * (clipsearch_free).  *n = 0 if none. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_tagged(clipsearch_library *lib,
                                             const clipsearch_library_model *model,
                                             const char *tag, int64_t **ids, int64_t *n,

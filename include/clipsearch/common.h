@@ -16,6 +16,16 @@
 extern "C" {
 #endif
 
+/* CLIPSEARCH_API marks the functions of the public API: the shared library
+ * is built with -fvisibility=hidden and exports only these. */
+#ifndef CLIPSEARCH_API
+#if defined(__GNUC__) || defined(__clang__)
+#define CLIPSEARCH_API __attribute__((visibility("default")))
+#else
+#define CLIPSEARCH_API
+#endif
+#endif
+
 /* Status codes.  Values are stable: new codes are only ever appended. */
 typedef enum clipsearch_status {
     CLIPSEARCH_OK = 0,
@@ -43,10 +53,23 @@ typedef struct clipsearch_error {
 } clipsearch_error;
 
 /* Static English description of a status code; never NULL.  Thread-safe. */
+CLIPSEARCH_API
 const char *clipsearch_strerror(clipsearch_status status);
 
-/* Library version string, e.g. "0.1.0". */
+/* Version of the library linked at run time, e.g. "0.1.0"; static, never
+ * NULL.  Compare with CLIPSEARCH_VERSION (clipsearch/version.h), the version
+ * a program was compiled against.  Thread-safe. */
+CLIPSEARCH_API
 const char *clipsearch_version(void);
+
+/* The computation backends of this build, one "name: value" a line, each
+ * line ending in '\n', e.g.
+ *   "blas: OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64\n"
+ *   "faiss: 1.7.3\n"
+ *   "precision: fp32\n"
+ * (what `--version` prints).  Static, never NULL; built once.  Thread-safe. */
+CLIPSEARCH_API
+const char *clipsearch_backends(void);
 
 #ifdef __cplusplus
 }

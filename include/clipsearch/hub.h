@@ -32,9 +32,11 @@ extern "C" {
 
 /* clipsearch's model folder (1. above) into buf[size].
  * CLIPSEARCH_ERR_NOT_FOUND when neither XDG_CACHE_HOME nor HOME is set. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_models_dir(char *buf, size_t size, clipsearch_error *err);
 
 /* The Hugging Face hub cache folder (2. above) into buf[size]. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_hf_cache_dir(char *buf, size_t size, clipsearch_error *err);
 
 typedef enum clipsearch_model_source {
@@ -58,6 +60,7 @@ typedef struct clipsearch_installed_model {
  * (else the newest snapshot that is complete).  fn returns non-zero to
  * stop.  Folders that do not exist are simply empty.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_models_list(int (*fn)(const clipsearch_installed_model *model,
                                                    void *user),
                                          void *user, clipsearch_error *err);
@@ -68,6 +71,7 @@ clipsearch_status clipsearch_models_list(int (*fn)(const clipsearch_installed_mo
  * "ORG--NAME") is looked up in both places, clipsearch's first.
  * CLIPSEARCH_ERR_NOT_FOUND, with a message saying how to get it, if absent.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_model_resolve(const char *name, char *buf, size_t size,
                                            clipsearch_error *err);
 
@@ -76,6 +80,7 @@ clipsearch_status clipsearch_model_resolve(const char *name, char *buf, size_t s
  * `fingerprint` (reads ~2 MB per candidate) into buf[size].
  * CLIPSEARCH_ERR_NOT_FOUND if none.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_model_find_by_fingerprint(const char *fingerprint, char *buf,
                                                        size_t size, clipsearch_error *err);
 
@@ -112,6 +117,7 @@ typedef struct clipsearch_download_params {
     void *user;
 } clipsearch_download_params;
 
+CLIPSEARCH_API
 clipsearch_download_params clipsearch_download_default_params(void);
 
 /* What a download did. */
@@ -144,6 +150,7 @@ typedef struct clipsearch_download_summary {
  * mismatch), CLIPSEARCH_ERR_IO, CLIPSEARCH_ERR_INTERRUPTED.  params and
  * summary may be NULL.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_model_download(const char *repo,
                                             const clipsearch_download_params *params,
                                             char *out_dir, size_t size,

@@ -61,6 +61,7 @@ typedef struct clipsearch_preprocess_params {
 } clipsearch_preprocess_params;
 
 /* S = 224, OpenAI mean/std, exact mode, default pixel budget. */
+CLIPSEARCH_API
 clipsearch_preprocess_params clipsearch_preprocess_default_params(void);
 
 /*
@@ -71,12 +72,14 @@ clipsearch_preprocess_params clipsearch_preprocess_default_params(void);
  * damaged files give CLIPSEARCH_ERR_FORMAT; messages start with the path.
  * On failure *out is zeroed.  Thread-safe.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_image_load(const char *path, int64_t max_pixels,
                                         clipsearch_image *out,
                                         clipsearch_image_info *info,
                                         clipsearch_error *err);
 
 /* Same as clipsearch_image_load from a buffer in memory. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_image_load_memory(const void *data, size_t size,
                                                int64_t max_pixels,
                                                clipsearch_image *out,
@@ -84,24 +87,28 @@ clipsearch_status clipsearch_image_load_memory(const void *data, size_t size,
                                                clipsearch_error *err);
 
 /* Frees img->rgb and zeroes *img; NULL and zeroed images are allowed. */
+CLIPSEARCH_API
 void clipsearch_image_release(clipsearch_image *img);
 
 /* Resize (Pillow bicubic: short side to S, long side floor(S*long/short)) +
  * centre crop (offsets rounded half to even) + x/255, (x - mean)/std into
  * out[3][S][S] (float32, CHW); bit-identical to transformers' CLIP image
  * processor with Pillow.  params->mode is not used here.  Thread-safe. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_preprocess_image(const clipsearch_image *img,
                                               const clipsearch_preprocess_params *params,
                                               float *out, clipsearch_error *err);
 
 /* Decode + preprocess a file in one step (uses DCT scaling in fast mode).
  * out: [3][S][S]; info may be NULL.  Thread-safe. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_preprocess_file(const char *path,
                                              const clipsearch_preprocess_params *params,
                                              float *out, clipsearch_image_info *info,
                                              clipsearch_error *err);
 
 /* Same from a buffer in memory. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_preprocess_memory(const void *data, size_t size,
                                                const clipsearch_preprocess_params *params,
                                                float *out, clipsearch_image_info *info,

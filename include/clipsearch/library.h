@@ -36,6 +36,7 @@ typedef struct clipsearch_library_params {
     int read_only;
 } clipsearch_library_params;
 
+CLIPSEARCH_API
 clipsearch_library_params clipsearch_library_default_params(void);
 
 /*
@@ -43,6 +44,7 @@ clipsearch_library_params clipsearch_library_default_params(void);
  * params may be NULL (defaults).  On success *out owns the handle; close it
  * with clipsearch_library_close.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_open(const char *path,
                                           const clipsearch_library_params *params,
                                           clipsearch_library **out,
@@ -50,14 +52,17 @@ clipsearch_status clipsearch_library_open(const char *path,
 
 /* Closes a library; NULL is allowed.  Nothing uncommitted exists between
  * calls, so closing never loses work. */
+CLIPSEARCH_API
 void clipsearch_library_close(clipsearch_library *lib);
 
 /* The library's folder, valid as long as the handle. */
+CLIPSEARCH_API
 const char *clipsearch_library_path(const clipsearch_library *lib);
 
 /* Writes the default library folder to buf[size]: $CLIPSEARCH_DB if set,
  * else $XDG_DATA_HOME/clipsearch, else $HOME/.local/share/clipsearch.
  * CLIPSEARCH_ERR_NOT_FOUND if none of those variables is set. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_default_path(char *buf, size_t size,
                                                   clipsearch_error *err);
 
@@ -67,6 +72,7 @@ clipsearch_status clipsearch_library_default_path(char *buf, size_t size,
 
 /* Fingerprint of a model folder (config.json + model.safetensors): equal
  * fingerprints mean the same weights.  Cheap (reads ~2 MB).  Thread-safe. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_model_fingerprint(const char *model_dir,
                                                char out[CLIPSEARCH_FINGERPRINT_SIZE],
                                                clipsearch_error *err);
@@ -86,6 +92,7 @@ typedef struct clipsearch_library_model {
 
 /* Fills models[0..max-1] (ordered by id) and *n with how many the library
  * holds (which may exceed max). */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_models(clipsearch_library *lib,
                                             clipsearch_library_model *models, int max,
                                             int *n, clipsearch_error *err);
@@ -93,6 +100,7 @@ clipsearch_status clipsearch_library_models(clipsearch_library *lib,
 /* The library's record of the model in model_dir (by fingerprint).
  * CLIPSEARCH_ERR_NOT_FOUND, with a message saying which models the library
  * was built with, when it holds no embeddings from this model. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_find_model(clipsearch_library *lib,
                                                 const char *model_dir,
                                                 clipsearch_library_model *out,
@@ -144,6 +152,7 @@ typedef struct clipsearch_index_params {
     void *user;                   /* passed to both callbacks */
 } clipsearch_index_params;
 
+CLIPSEARCH_API
 clipsearch_index_params clipsearch_index_default_params(void);
 
 /* What a run did.  Every photo found is counted once in seen and in exactly
@@ -181,6 +190,7 @@ typedef struct clipsearch_index_summary {
  * the library is still consistent.  summary (may be NULL) is filled in all
  * cases.  params may be NULL (defaults).
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_index(clipsearch_library *lib, const char *model_dir,
                                            const char *const *roots, int n_roots,
                                            const clipsearch_index_params *params,
@@ -206,6 +216,7 @@ typedef struct clipsearch_search_params {
                                  always the current state. */
 } clipsearch_search_params;
 
+CLIPSEARCH_API
 clipsearch_search_params clipsearch_search_default_params(void);
 
 typedef struct clipsearch_search_result {
@@ -232,6 +243,7 @@ typedef struct clipsearch_search_results {
  * an indexer runs.  On success *out owns the results: free with
  * clipsearch_search_results_free.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_search(clipsearch_library *lib,
                                             const clipsearch_library_model *model,
                                             const float *query,
@@ -239,6 +251,7 @@ clipsearch_status clipsearch_library_search(clipsearch_library *lib,
                                             clipsearch_search_results **out,
                                             clipsearch_error *err);
 
+CLIPSEARCH_API
 void clipsearch_search_results_free(clipsearch_search_results *results);
 
 /*
@@ -250,12 +263,14 @@ void clipsearch_search_results_free(clipsearch_search_results *results);
  * next call on `lib` that needs the index (or clipsearch_library_close) waits
  * for the thread.  Same thread rules as the other calls.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_prefetch_index(clipsearch_library *lib,
                                                     const clipsearch_library_model *model,
                                                     clipsearch_error *err);
 
 /* Embedding of an indexed photo (by absolute path) into out[model->dim].
  * CLIPSEARCH_ERR_NOT_FOUND if the photo is not in the library. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_get_embedding(clipsearch_library *lib,
                                                    const clipsearch_library_model *model,
                                                    const char *path, float *out,
@@ -263,6 +278,7 @@ clipsearch_status clipsearch_library_get_embedding(clipsearch_library *lib,
 
 /* Every embedding of a model: *ids [n] file ids, *vectors [n][dim],
  * normalised.  Both are malloc'd: release with clipsearch_free. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_get_embeddings(clipsearch_library *lib,
                                                     const clipsearch_library_model *model,
                                                     int64_t **ids, float **vectors,
@@ -270,6 +286,7 @@ clipsearch_status clipsearch_library_get_embeddings(clipsearch_library *lib,
 
 /* Makes sure the model's index file matches the database (rebuilding and
  * saving it if not).  Not allowed on a read-only handle. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_sync_index(clipsearch_library *lib,
                                                 const clipsearch_library_model *model,
                                                 clipsearch_error *err);
@@ -296,12 +313,14 @@ typedef struct clipsearch_library_file {
 /* The record of the file with this id (a search result's file_id).
  * CLIPSEARCH_ERR_NOT_FOUND if there is none (never indexed, or removed by a
  * later indexing run). */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_get_file(clipsearch_library *lib, int64_t file_id,
                                               clipsearch_library_file *out,
                                               clipsearch_error *err);
 
 /* Embedding of the photo with this id into out[model->dim].
  * CLIPSEARCH_ERR_NOT_FOUND if it has none with this model. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_get_embedding_by_id(clipsearch_library *lib,
                                                          const clipsearch_library_model *model,
                                                          int64_t file_id, float *out,
@@ -310,12 +329,14 @@ clipsearch_status clipsearch_library_get_embedding_by_id(clipsearch_library *lib
 /* *inside = 1 when `path` (absolute, symlinks already resolved by the
  * caller) is one of the library's roots (the folders given to the indexer,
  * resolved) or under one, else 0. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_path_in_roots(clipsearch_library *lib, const char *path,
                                                    int *inside, clipsearch_error *err);
 
 /* Re-reads model->generation and model->n_embeddings from the database
  * (they change while an indexer runs).  CLIPSEARCH_ERR_NOT_FOUND if the
  * model was removed. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_refresh_model(clipsearch_library *lib,
                                                    clipsearch_library_model *model,
                                                    clipsearch_error *err);
@@ -325,9 +346,11 @@ clipsearch_status clipsearch_library_refresh_model(clipsearch_library *lib,
  * file "indexer.lock" in the library folder for its whole duration; the
  * kernel drops it when the process dies, so a crashed run never leaves the
  * flag set.  Thread-safe (touches no handle state). */
+CLIPSEARCH_API
 int clipsearch_library_indexing(const clipsearch_library *lib);
 
 /* Frees memory returned by this API; NULL is allowed. */
+CLIPSEARCH_API
 void clipsearch_free(void *p);
 
 /* ---- statistics ---------------------------------------------------------- */
@@ -343,12 +366,14 @@ typedef struct clipsearch_library_stats {
     int64_t index_bytes;    /* all vectors-*.faiss files */
 } clipsearch_library_stats;
 
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_get_stats(clipsearch_library *lib,
                                                clipsearch_library_stats *stats,
                                                clipsearch_error *err);
 
 /* Calls fn(path, reason, user) for each recorded failure, ordered by path;
  * fn returns non-zero to stop early. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_list_failures(
     clipsearch_library *lib, int (*fn)(const char *path, const char *reason, void *user),
     void *user, clipsearch_error *err);

@@ -37,6 +37,7 @@ typedef struct clipsearch_model_params {
     int towers; /* CLIPSEARCH_TOWER_* bits; default both */
 } clipsearch_model_params;
 
+CLIPSEARCH_API
 clipsearch_model_params clipsearch_model_default_params(void);
 
 /* Kind of image tower (clipsearch_model_info.vision_kind). */
@@ -102,18 +103,22 @@ typedef struct clipsearch_model_info {
  * The weight file is memory-mapped; every offset, dtype and shape is checked
  * before use.  params may be NULL (defaults).  On success *out owns the model.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_model_load(const char *dir,
                                         const clipsearch_model_params *params,
                                         clipsearch_model **out,
                                         clipsearch_error *err);
 
 /* Frees a model; NULL is allowed.  Free every context using it first. */
+CLIPSEARCH_API
 void clipsearch_model_free(clipsearch_model *model);
 
 /* The model's geometry; valid as long as the model. */
+CLIPSEARCH_API
 const clipsearch_model_info *clipsearch_model_get_info(const clipsearch_model *model);
 
 /* Which towers were loaded (CLIPSEARCH_TOWER_* bits). */
+CLIPSEARCH_API
 int clipsearch_model_towers(const clipsearch_model *model);
 
 typedef struct clipsearch_context_params {
@@ -121,14 +126,17 @@ typedef struct clipsearch_context_params {
     int max_batch; /* largest n per encode call (default 32) */
 } clipsearch_context_params;
 
+CLIPSEARCH_API
 clipsearch_context_params clipsearch_context_default_params(void);
 
 /* Creates a context for `model`, which must outlive it.  params may be NULL. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_context_new(const clipsearch_model *model,
                                          const clipsearch_context_params *params,
                                          clipsearch_context **out,
                                          clipsearch_error *err);
 
+CLIPSEARCH_API
 void clipsearch_context_free(clipsearch_context *ctx);
 
 /*
@@ -136,6 +144,7 @@ void clipsearch_context_free(clipsearch_context *ctx);
  * Writes the projected, NOT normalised embeddings to embeds[n][projection_dim].
  * Any n >= 1 is accepted (processed in chunks of max_batch).
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_encode_images(clipsearch_context *ctx,
                                            const float *pixels, int n,
                                            float *embeds, clipsearch_error *err);
@@ -146,11 +155,13 @@ clipsearch_status clipsearch_encode_images(clipsearch_context *ctx,
  * context_length).  Writes projected, NOT normalised embeddings to
  * embeds[n][projection_dim].
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_encode_text(clipsearch_context *ctx,
                                          const int32_t *ids, int n, int stride,
                                          float *embeds, clipsearch_error *err);
 
 /* L2-normalises n rows of dim floats in place (a zero row stays zero). */
+CLIPSEARCH_API
 void clipsearch_normalize(float *vectors, int n, int dim);
 
 #ifdef __cplusplus

@@ -82,6 +82,7 @@ typedef struct clipsearch_probe_params {
     uint64_t seed;        /* fold assignment (1) */
 } clipsearch_probe_params;
 
+CLIPSEARCH_API
 clipsearch_probe_params clipsearch_probe_default_params(void);
 
 /* A trained probe.  Plain data owned by whoever got it from
@@ -108,6 +109,7 @@ typedef struct clipsearch_probe {
  * (defaults).  A fit that stops at max_iterations is still returned, with
  * converged = 0.  On success *out owns the probe.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_probe_train(const float *x, const int *labels, int n, int dim,
                                          const clipsearch_probe_params *params,
                                          clipsearch_probe **out, clipsearch_error *err);
@@ -115,6 +117,7 @@ clipsearch_status clipsearch_probe_train(const float *x, const int *labels, int 
 /* Value and gradient of f (the objective above, in float64) at the probe's
  * (w, b): grad [dim + 1] (w part, then b); either output may be NULL.  For
  * tests and for checking a stored probe against its training set. */
+CLIPSEARCH_API
 double clipsearch_probe_objective(const clipsearch_probe *p, const float *x, const int *labels,
                                   int n, const float *prior, double *grad);
 
@@ -122,9 +125,11 @@ double clipsearch_probe_objective(const clipsearch_probe *p, const float *x, con
  * (either output may be NULL), on all cores.  The products are float32
  * (w rounded to float; ~1e-6 |w| of error), being memory-bound.  Rank by
  * the logits: probabilities of very confident photos round to 1. */
+CLIPSEARCH_API
 void clipsearch_probe_apply(const clipsearch_probe *p, const float *x, int64_t n, float *logits,
                             float *probs);
 
+CLIPSEARCH_API
 void clipsearch_probe_free(clipsearch_probe *p);
 
 /* ---- classifiers stored in a library ------------------------------------ */
@@ -163,6 +168,7 @@ typedef struct clipsearch_classifier_info {
  * non-zero, in which case it is replaced.  Nothing is stored on error.
  * Needs a writable handle.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_classifier_save(clipsearch_library *lib,
                                              const clipsearch_library_model *model,
                                              const char *name, const clipsearch_probe *probe,
@@ -175,6 +181,7 @@ clipsearch_status clipsearch_classifier_save(clipsearch_library *lib,
 /* Loads the classifier `name`: *probe (may be NULL: not wanted) and *info
  * (may be NULL).  CLIPSEARCH_ERR_NOT_FOUND, naming the stored ones, when
  * there is none of that name; CLIPSEARCH_ERR_FORMAT if its row is damaged. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_classifier_load(clipsearch_library *lib, const char *name,
                                              clipsearch_probe **probe,
                                              clipsearch_classifier_info *info,
@@ -182,12 +189,14 @@ clipsearch_status clipsearch_classifier_load(clipsearch_library *lib, const char
 
 /* All stored classifiers, ordered by name: *infos [*n], malloc'd (release
  * with clipsearch_free; NULL when there are none). */
+CLIPSEARCH_API
 clipsearch_status clipsearch_classifier_list(clipsearch_library *lib,
                                              clipsearch_classifier_info **infos, int *n,
                                              clipsearch_error *err);
 
 /* Calls fn(file_id, path, label, user) for each example of the classifier's
  * training set, positives first, then by path; fn returns non-zero to stop. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_classifier_examples(
     clipsearch_library *lib, const char *name,
     int (*fn)(int64_t file_id, const char *path, int label, void *user), void *user,
@@ -195,6 +204,7 @@ clipsearch_status clipsearch_classifier_examples(
 
 /* Deletes the classifier `name` and its training set.  CLIPSEARCH_ERR_NOT_FOUND
  * when there is none.  Needs a writable handle. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_classifier_delete(clipsearch_library *lib, const char *name,
                                                clipsearch_error *err);
 
@@ -212,6 +222,7 @@ typedef struct clipsearch_learn_params {
     const char *vocab;       /* tokenizer for `like` (NULL: the model folder's) */
 } clipsearch_learn_params;
 
+CLIPSEARCH_API
 clipsearch_learn_params clipsearch_learn_default_params(void);
 
 /*
@@ -228,6 +239,7 @@ clipsearch_learn_params clipsearch_learn_default_params(void);
  * to be had, a duplicate name without params.replace.  *info (may be NULL)
  * describes the stored classifier.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_searcher_learn(clipsearch_searcher *s, const char *name,
                                             const char *const *positives, int n_pos,
                                             const char *const *negatives, int n_neg,
@@ -243,6 +255,7 @@ clipsearch_status clipsearch_searcher_learn(clipsearch_searcher *s, const char *
  * than the searcher's; CLIPSEARCH_ERR_NOT_FOUND for an unknown name.
  * *out: free with clipsearch_search_results_free.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_searcher_rank(clipsearch_searcher *s, const char *name,
                                            const clipsearch_search_params *params,
                                            clipsearch_search_results **out,

@@ -41,6 +41,7 @@ typedef struct clipsearch_query_term {
  * photo, anything else is text.  The weight is multiplied by `sign` (1 for
  * --add, -1 for --subtract).  ERR_INVALID_ARGUMENT for an empty query.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_query_term_parse(const char *arg, float sign,
                                               clipsearch_query_term *out,
                                               clipsearch_error *err);
@@ -53,6 +54,7 @@ clipsearch_status clipsearch_query_term_parse(const char *arg, float sign,
  * writes it to out with a space, ready for clipsearch_search_params'
  * taken_after/taken_before (string comparison then orders dates).
  * CLIPSEARCH_ERR_INVALID_ARGUMENT otherwise.  Thread-safe. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_parse_date(const char *in, char out[CLIPSEARCH_DATE_SIZE]);
 
 typedef struct clipsearch_searcher clipsearch_searcher;
@@ -68,6 +70,7 @@ typedef struct clipsearch_searcher_params {
                               is read meanwhile), all cores for photos */
 } clipsearch_searcher_params;
 
+CLIPSEARCH_API
 clipsearch_searcher_params clipsearch_searcher_default_params(void);
 
 /*
@@ -79,16 +82,21 @@ clipsearch_searcher_params clipsearch_searcher_default_params(void);
  * CLIPSEARCH_ERR_MODEL (the model differs from the one the library was built
  * with: different fingerprint).  On success *out owns the searcher.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_searcher_open(const clipsearch_searcher_params *params,
                                            clipsearch_searcher **out,
                                            clipsearch_error *err);
 
+CLIPSEARCH_API
 void clipsearch_searcher_close(clipsearch_searcher *s);
 
 /* The library, the library's record of the model, and the model folder in
  * use; valid as long as the searcher. */
+CLIPSEARCH_API
 clipsearch_library *clipsearch_searcher_library(clipsearch_searcher *s);
+CLIPSEARCH_API
 const clipsearch_library_model *clipsearch_searcher_model(const clipsearch_searcher *s);
+CLIPSEARCH_API
 const char *clipsearch_searcher_model_dir(const clipsearch_searcher *s);
 
 /*
@@ -97,12 +105,14 @@ const char *clipsearch_searcher_model_dir(const clipsearch_searcher *s);
  * absolute path, symlinks resolved) uses its stored embedding; others are
  * decoded and encoded.  ERR_INVALID_ARGUMENT if the terms cancel out.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_searcher_embed(clipsearch_searcher *s,
                                             const clipsearch_query_term *terms, int n,
                                             float *query, clipsearch_error *err);
 
 /* Embeds the terms and searches: clipsearch_library_search with params
  * (NULL = defaults).  *out: free with clipsearch_search_results_free. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_searcher_search(clipsearch_searcher *s,
                                              const clipsearch_query_term *terms, int n,
                                              const clipsearch_search_params *params,
@@ -115,6 +125,7 @@ typedef struct clipsearch_searcher_times {
     double load_seconds, embed_seconds, search_seconds;
 } clipsearch_searcher_times;
 
+CLIPSEARCH_API
 void clipsearch_searcher_get_times(const clipsearch_searcher *s,
                                    clipsearch_searcher_times *times);
 

@@ -49,6 +49,7 @@ typedef struct clipsearch_server_params {
                                      otherwise every search sees the current state */
 } clipsearch_server_params;
 
+CLIPSEARCH_API
 clipsearch_server_params clipsearch_server_default_params(void);
 
 /*
@@ -58,21 +59,26 @@ clipsearch_server_params clipsearch_server_default_params(void);
  * loading, CLIPSEARCH_ERR_INVALID_ARGUMENT (bad address), CLIPSEARCH_ERR_IO
  * (cannot bind: port in use).  On success *out owns the server.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_server_start(const clipsearch_server_params *params,
                                           clipsearch_server **out, clipsearch_error *err);
 
 /* The page's URL, e.g. "http://127.0.0.1:8765/" (with "?token=..." when a
  * token is required); valid as long as the server. */
+CLIPSEARCH_API
 const char *clipsearch_server_url(const clipsearch_server *srv);
 
 /* The bound port (useful with port 0). */
+CLIPSEARCH_API
 int clipsearch_server_port(const clipsearch_server *srv);
 
 /* The access token, or NULL when none is required. */
+CLIPSEARCH_API
 const char *clipsearch_server_token(const clipsearch_server *srv);
 
 /* Stops accepting, finishes or drops open requests, joins the server's
  * threads and frees everything; NULL is allowed. */
+CLIPSEARCH_API
 void clipsearch_server_stop(clipsearch_server *srv);
 
 #ifdef __cplusplus

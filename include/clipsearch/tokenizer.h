@@ -27,11 +27,13 @@ typedef struct clipsearch_tokenizer clipsearch_tokenizer;
  * On success *out owns a new tokenizer; free it with clipsearch_tokenizer_free.
  * A tokenizer is not thread-safe (it caches merges): use one per thread.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_tokenizer_load(const char *path,
                                             clipsearch_tokenizer **out,
                                             clipsearch_error *err);
 
 /* Frees a tokenizer; NULL is allowed. */
+CLIPSEARCH_API
 void clipsearch_tokenizer_free(clipsearch_tokenizer *tok);
 
 /*
@@ -43,6 +45,7 @@ void clipsearch_tokenizer_free(clipsearch_tokenizer *tok);
  * 0, as CLIP pads) and the number of real ids (SOT..EOT inclusive) to
  * *n_ids.  context_length must be >= 2.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_tokenize(clipsearch_tokenizer *tok,
                                       const char *text, size_t len,
                                       int32_t *ids, int context_length,
@@ -56,6 +59,7 @@ clipsearch_status clipsearch_tokenize(clipsearch_tokenizer *tok,
  * (CLIP's, and Hugging Face's default).  A config that is not valid JSON or
  * holds a value below 2 is an error.  Thread-safe.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_tokenizer_context_length(const char *model_dir,
                                                       int *context_length,
                                                       clipsearch_error *err);

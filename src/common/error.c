@@ -26,8 +26,6 @@ const char *clipsearch_strerror(clipsearch_status status)
     return "unknown status";
 }
 
-const char *clipsearch_version(void) { return "0.1.0"; }
-
 clipsearch_status cs_error_set(clipsearch_error *err, clipsearch_status status,
                                const char *fmt, ...)
 {
