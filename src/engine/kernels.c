@@ -1,6 +1,9 @@
 /* kernels.c — matrix products (OpenBLAS) and row-wise operations. */
 #include "kernels.h"
 
+#include "backend.h"
+#include "towers.h"
+
 #include <cblas.h>
 #include <dlfcn.h>
 #include <stdint.h>
@@ -140,8 +143,14 @@ static void gemm_columns(const cs_linear *l, const float *x, int rows, float *y,
                     l->w + (size_t)o0 * l->in, l->in, beta, y + o0, l->out);
 }
 
-void cs_linear_forward(const cs_linear *l, const float *x, int rows, float *y, int threads)
+void cs_linear_forward(const cs_linear *l, const float *x, int rows, float *y, cs_scratch *s)
 {
+    int threads = s->threads;
+#ifdef CS_HAVE_ONEDNN
+    /* On failure (out of memory, say) the product is made below, in f32. */
+    if (l->packed && cs_onednn_linear(l, x, rows, y, s))
+        return;
+#endif
     if (rows <= CS_SMALL_ROWS) {
         linear_small(l, x, rows, y, threads < 1 ? 1 : threads);
         return;

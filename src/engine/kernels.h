@@ -8,12 +8,16 @@
 
 #include "model_internal.h"
 
-/* y[rows][l->out] = x[rows][l->in] . W (+ b).
- * Few rows (a short text query) are memory-bound: they go through a kernel
- * that streams each weight once.  More rows go to single-threaded OpenBLAS
- * sgemm.  Either way the output columns are split over `threads` OpenMP
- * threads (1: the calling thread only). */
-void cs_linear_forward(const cs_linear *l, const float *x, int rows, float *y, int threads);
+struct cs_scratch;
+
+/* y[rows][l->out] = x[rows][l->in] . W (+ b), with s->threads threads.
+ * A layer packed for oneDNN (l->packed) runs there, at the packed precision
+ * (backend.h).  Otherwise: few rows (a short text query) are memory-bound
+ * and go through a kernel that streams each weight once; more rows go to
+ * single-threaded OpenBLAS sgemm; either way the output columns are split
+ * over s->threads OpenMP threads (1: the calling thread only). */
+void cs_linear_forward(const cs_linear *l, const float *x, int rows, float *y,
+                       struct cs_scratch *s);
 
 /* At most this many rows take the streaming kernel. */
 #define CS_SMALL_ROWS 16

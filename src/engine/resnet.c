@@ -82,9 +82,9 @@ static int conv(const cs_conv *c, const float *x, int n, int H, float *y, int do
     const int pad = c->k / 2, Ho = (H + 2 * pad - c->k) / st + 1;
     const size_t rows = (size_t)n * Ho * Ho;
     const size_t K = (size_t)c->k * c->k * Cin;
-    cs_linear lin = {.w = c->w, .b = c->b, .in = (int)K, .out = c->out, .w_in_out = 0};
+    const cs_linear *lin = &c->lin; /* [K] -> [out], packed at load for oneDNN */
     if (c->k == 1 && st == 1) {
-        cs_linear_forward(&lin, x, (int)rows, y, s->threads);
+        cs_linear_forward(lin, x, (int)rows, y, s);
     } else {
         size_t chunk = s->cap_col / K;
         for (size_t r0 = 0; r0 < rows; r0 += chunk) {
@@ -108,7 +108,7 @@ static int conv(const cs_conv *c, const float *x, int n, int H, float *y, int do
                     }
                 }
             }
-            cs_linear_forward(&lin, s->col, (int)nr, y + r0 * c->out, s->threads);
+            cs_linear_forward(lin, s->col, (int)nr, y + r0 * c->out, s);
         }
     }
     if (do_relu)
@@ -166,9 +166,9 @@ static void attnpool(const cs_resnet *r, const float *x, int n, float *tok, floa
                 t[(size_t)(1 + p) * C + c] = xi[(size_t)p * C + c] + r->pos_emb[(size_t)(1 + p) * C + c];
         memcpy(q0 + (size_t)b * C, t, (size_t)C * sizeof(float));
     }
-    cs_linear_forward(&r->k, tok, n * T, kb, s->threads);
-    cs_linear_forward(&r->v, tok, n * T, vb, s->threads);
-    cs_linear_forward(&r->q, q0, n, q, s->threads);
+    cs_linear_forward(&r->k, tok, n * T, kb, s);
+    cs_linear_forward(&r->v, tok, n * T, vb, s);
+    cs_linear_forward(&r->q, q0, n, q, s);
     for (int b = 0; b < n; b++) {
         const float *kk = kb + (size_t)b * T * C, *vv = vb + (size_t)b * T * C;
         for (int h = 0; h < heads; h++) {
@@ -197,7 +197,7 @@ static void attnpool(const cs_resnet *r, const float *x, int n, float *tok, floa
             }
         }
     }
-    cs_linear_forward(&r->c_proj, a, n, out, s->threads);
+    cs_linear_forward(&r->c_proj, a, n, out, s);
 }
 
 /* One group of n images (n * per-image activations fit the buffers). */
