@@ -184,6 +184,13 @@ const char *clipsearch_engine_describe(void);
  * i.e. when CLIPSEARCH_PRECISION_AUTO means BF16. */
 int clipsearch_engine_native_bf16(void);
 
+/* What CLIPSEARCH_PRECISION_AUTO means in this process from now on (for
+ * the loads the library makes itself: indexing, search, serve, tags...):
+ * FP32 or BF16 pins it, AUTO restores the default (the environment variable
+ * CLIPSEARCH_PRECISION=fp32|bf16 if set, else the CPU's choice above).
+ * The programs' --precision option calls this. */
+void clipsearch_engine_set_precision(clipsearch_precision p);
+
 /* "fp32", "bf16" or "auto". */
 const char *clipsearch_precision_name(clipsearch_precision p);
 

@@ -3,6 +3,7 @@
 #include "backend.h"
 
 #include <cpuid.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,12 +121,24 @@ int clipsearch_precision_parse(const char *s, clipsearch_precision *out)
     return 0;
 }
 
+static atomic_int process_precision = CLIPSEARCH_PRECISION_AUTO;
+
+void clipsearch_engine_set_precision(clipsearch_precision p)
+{
+    if (p == CLIPSEARCH_PRECISION_AUTO || p == CLIPSEARCH_PRECISION_FP32 ||
+        p == CLIPSEARCH_PRECISION_BF16)
+        atomic_store(&process_precision, (int)p);
+}
+
 clipsearch_status cs_backend_resolve(int backend, clipsearch_precision want,
                                      clipsearch_precision *out, clipsearch_error *err)
 {
     const char *env = getenv("CLIPSEARCH_PRECISION");
     clipsearch_precision forced;
-    /* The environment decides what AUTO means, when set (tests pin fp32). */
+    /* What AUTO means: the process's choice (--precision), else the
+     * environment's (tests pin fp32 so), else the CPU's. */
+    if (want == CLIPSEARCH_PRECISION_AUTO)
+        want = (clipsearch_precision)atomic_load(&process_precision);
     if (want == CLIPSEARCH_PRECISION_AUTO && env && *env &&
         clipsearch_precision_parse(env, &forced) == 0)
         want = forced;
