@@ -4,7 +4,7 @@
  *                [--batches K] [--queries Q] [--only-write] [--precision fp32|bf16|auto]
  *
  * With --write-model DIR it first writes a random-weight model of the real
- * ViT-B/32 geometry in the Hugging Face layout (config.json +
+ * ViT-B/32 geometry (--arch B/16 or L/14: those models') in the Hugging Face layout (config.json +
  * model.safetensors, F32) to DIR (kept if already there); with --write-rn50
  * DIR, one of RN50's geometry (ModifiedResNet [3,4,6,3], width 64, embed
  * 1024, ViT-B/32's text tower) in the OpenAI / OpenCLIP layout
@@ -40,7 +40,7 @@ typedef struct spec {
     int kind; /* 0 random, 1 ones (norm weight), 2 zeros (norm bias) */
 } spec;
 
-static spec specs[512];
+static spec specs[1024];
 static int n_specs;
 
 static void add(const char *name, int kind, int ndim, int64_t a, int64_t b, int64_t c, int64_t d)
@@ -175,37 +175,53 @@ static int exists(const char *dir, const char *file)
     return 0;
 }
 
-static int write_random_model(const char *dir)
+/* A random ViT CLIP in the Hugging Face layout: "B/32" (ViT-B/32's
+ * geometry), "B/16" or "L/14" (image and text towers of those models). */
+static int write_random_model(const char *dir, const char *arch)
 {
+    int W = 768, L = 12, H = 12, P = 32, S = 224, TW = 512, TL = 12, TH = 8, proj = 512;
+    char config[1024];
+    if (!strcmp(arch, "B/16"))
+        P = 16;
+    else if (!strcmp(arch, "L/14")) {
+        W = 1024, L = 24, H = 16, P = 14, TW = 768, TH = 12, proj = 768;
+    } else if (strcmp(arch, "B/32") != 0) {
+        fprintf(stderr, "bench_engine: --arch takes B/32, B/16 or L/14, not '%s'\n", arch);
+        return 1;
+    }
     if (exists(dir, "model.safetensors"))
         return 0;
     n_specs = 0;
-    add("vision_model.embeddings.class_embedding", 0, 1, 768, 0, 0, 0);
-    add("vision_model.embeddings.patch_embedding.weight", 0, 4, 768, 3, 32, 32);
-    add("vision_model.embeddings.position_embedding.weight", 0, 2, 50, 768, 0, 0);
-    add("vision_model.pre_layrnorm.weight", 1, 1, 768, 0, 0, 0);
-    add("vision_model.pre_layrnorm.bias", 2, 1, 768, 0, 0, 0);
-    add_tower("vision_model", 768, 3072, 12);
-    add("vision_model.post_layernorm.weight", 1, 1, 768, 0, 0, 0);
-    add("vision_model.post_layernorm.bias", 2, 1, 768, 0, 0, 0);
-    add("visual_projection.weight", 0, 2, 512, 768, 0, 0);
-    add("text_model.embeddings.token_embedding.weight", 0, 2, 49408, 512, 0, 0);
-    add("text_model.embeddings.position_embedding.weight", 0, 2, 77, 512, 0, 0);
-    add_tower("text_model", 512, 2048, 12);
-    add("text_model.final_layer_norm.weight", 1, 1, 512, 0, 0, 0);
-    add("text_model.final_layer_norm.bias", 2, 1, 512, 0, 0, 0);
-    add("text_projection.weight", 0, 2, 512, 512, 0, 0);
+    add("vision_model.embeddings.class_embedding", 0, 1, W, 0, 0, 0);
+    add("vision_model.embeddings.patch_embedding.weight", 0, 4, W, 3, P, P);
+    add("vision_model.embeddings.position_embedding.weight", 0, 2, (S / P) * (S / P) + 1, W, 0, 0);
+    add("vision_model.pre_layrnorm.weight", 1, 1, W, 0, 0, 0);
+    add("vision_model.pre_layrnorm.bias", 2, 1, W, 0, 0, 0);
+    add_tower("vision_model", W, 4 * W, L);
+    add("vision_model.post_layernorm.weight", 1, 1, W, 0, 0, 0);
+    add("vision_model.post_layernorm.bias", 2, 1, W, 0, 0, 0);
+    add("visual_projection.weight", 0, 2, proj, W, 0, 0);
+    add("text_model.embeddings.token_embedding.weight", 0, 2, 49408, TW, 0, 0);
+    add("text_model.embeddings.position_embedding.weight", 0, 2, 77, TW, 0, 0);
+    add_tower("text_model", TW, 4 * TW, TL);
+    add("text_model.final_layer_norm.weight", 1, 1, TW, 0, 0, 0);
+    add("text_model.final_layer_norm.bias", 2, 1, TW, 0, 0, 0);
+    add("text_projection.weight", 0, 2, proj, TW, 0, 0);
     add("logit_scale", 0, 0, 0, 0, 0, 0);
-
-    return write_specs(dir, "model.safetensors", "config.json",
-                       "{\"architectures\":[\"CLIPModel\"],\"model_type\":\"clip\",\"projection_dim\":512,"
-                       "\"text_config\":{\"hidden_size\":512,\"intermediate_size\":2048,"
-                       "\"num_attention_heads\":8,\"num_hidden_layers\":12,\"hidden_act\":\"quick_gelu\","
-                       "\"eos_token_id\":49407},"
-                       "\"vision_config\":{\"hidden_size\":768,\"intermediate_size\":3072,"
-                       "\"num_attention_heads\":12,\"num_hidden_layers\":12,\"patch_size\":32,"
-                       "\"image_size\":224,\"hidden_act\":\"quick_gelu\"}}\n",
-                       "ViT-B/32");
+    snprintf(config, sizeof config,
+             "{\"architectures\":[\"CLIPModel\"],\"model_type\":\"clip\",\"projection_dim\":%d,"
+             "\"text_config\":{\"hidden_size\":%d,\"intermediate_size\":%d,"
+             "\"num_attention_heads\":%d,\"num_hidden_layers\":%d,\"hidden_act\":\"quick_gelu\","
+             "\"eos_token_id\":49407},"
+             "\"vision_config\":{\"hidden_size\":%d,\"intermediate_size\":%d,"
+             "\"num_attention_heads\":%d,\"num_hidden_layers\":%d,\"patch_size\":%d,"
+             "\"image_size\":%d,\"hidden_act\":\"quick_gelu\"}}\n",
+             proj, TW, 4 * TW, TH, TL, W, 4 * W, H, L, P, S);
+    {
+        char label[32];
+        snprintf(label, sizeof label, "ViT-%s", arch);
+        return write_specs(dir, "model.safetensors", "config.json", config, label);
+    }
 }
 
 /* OpenAI-layout residual attention blocks under "<prefix>N.". */
@@ -444,7 +460,7 @@ static double stream_ms(size_t bytes, int threads)
 
 int main(int argc, char **argv)
 {
-    const char *model_dir = NULL, *write_dir = NULL, *rn50_dir = NULL;
+    const char *model_dir = NULL, *write_dir = NULL, *rn50_dir = NULL, *arch = "B/32";
     int threads = 2, batch = 32, batches = 4, queries = 50, only_write = 0;
     clipsearch_model_params mp = clipsearch_model_default_params();
     double ceiling = 0, dnnl_ceiling[2] = {0, 0};
@@ -470,6 +486,8 @@ int main(int argc, char **argv)
             batches = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--queries") && i + 1 < argc)
             queries = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--arch") && i + 1 < argc)
+            arch = argv[++i];
         else if (!strcmp(argv[i], "--only-write"))
             only_write = 1;
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
@@ -482,7 +500,7 @@ int main(int argc, char **argv)
             fprintf(stderr,
                     "usage: bench_engine [--model DIR | --write-model DIR | --write-rn50 DIR] [--threads N] "
                     "[--batch B] [--batches K] [--queries Q] [--only-write] "
-                    "[--precision fp32|bf16|auto]\n");
+                    "[--precision fp32|bf16|auto] [--arch B/32|B/16|L/14]\n");
             return 2;
         }
     }
@@ -490,7 +508,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_engine: --model DIR or --write-model DIR is required\n");
         return 2;
     }
-    if (write_dir && write_random_model(write_dir) != 0)
+    if (write_dir && write_random_model(write_dir, arch) != 0)
         return 1;
     if (rn50_dir && write_random_rn50(rn50_dir) != 0)
         return 1;

@@ -48,10 +48,11 @@ int cs_onednn_available(void);
 clipsearch_status cs_onednn_pack(cs_linear *l, int bf16, struct cs_packed **list,
                                  clipsearch_error *err);
 void cs_onednn_free_packs(struct cs_packed *list);
-/* y[rows][out] = x[rows][in] . W + b on l->packed with s->threads threads;
- * 0 when oneDNN failed (nothing written: compute it another way). */
+/* y[rows][out] = x[rows][in] . W + b on l->packed with s->threads threads,
+ * then the post-ops (kernels.h: CS_POST_*); 0 when oneDNN failed (y
+ * untouched: compute it another way). */
 int cs_onednn_linear(const cs_linear *l, const float *x, int rows, float *y,
-                      struct cs_scratch *s);
+                     struct cs_scratch *s, int post);
 void cs_onednn_scratch_free(struct cs_scratch *s);
 /* oneDNN's version and the ISA its JIT dispatches to, for describe(). */
 void cs_onednn_describe(char *buf, size_t size);

@@ -19,6 +19,19 @@ struct cs_scratch;
 void cs_linear_forward(const cs_linear *l, const float *x, int rows, float *y,
                        struct cs_scratch *s);
 
+/* What follows a product (cs_linear_forward_post), fused into oneDNN's
+ * kernel when the layer runs there: an activation of the result
+ * (CS_POST_ACT(clipsearch_activation)), or adding the result to what y
+ * holds (CS_POST_ACCUMULATE: y += x . W + b, a residual connection). */
+#define CS_POST_ACT_MASK 0xf
+#define CS_POST_ACT(a) ((int)(a) + 1)
+#define CS_POST_ACCUMULATE 0x10
+
+/* cs_linear_forward, then `post` (one of the above, not both); tmp:
+ * [rows][l->out] scratch, needed for CS_POST_ACCUMULATE off oneDNN. */
+void cs_linear_forward_post(const cs_linear *l, const float *x, int rows, float *y,
+                            struct cs_scratch *s, int post, float *tmp);
+
 /* At most this many rows take the streaming kernel. */
 #define CS_SMALL_ROWS 16
 

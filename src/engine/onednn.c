@@ -29,6 +29,7 @@
 
 #include "backend.h"
 #include "error.h"
+#include "kernels.h"
 #include "towers.h"
 
 struct cs_packed {
@@ -110,10 +111,44 @@ void cs_onednn_describe(char *buf, size_t size)
 
 /* ---- descriptors ------------------------------------------------------------ */
 
-static int matmul_pd(dnnl_primitive_desc_t *pd, int M, int K, int N, int bf16, int bias,
-                     const dnnl_memory_desc_t *wmd)
+/* Post-ops (backend.h: CS_POST_*) as oneDNN attributes: the activation
+ * runs on the f32 result in the kernel, the sum adds it to what y holds. */
+static int make_attr(dnnl_primitive_attr_t *attr, int post)
 {
+    dnnl_post_ops_t ops = NULL;
+    int act = post & CS_POST_ACT_MASK, ok;
+    *attr = NULL;
+    if (!post)
+        return 1;
+    if (dnnl_primitive_attr_create(attr) != dnnl_success)
+        return 0;
+    ok = dnnl_post_ops_create(&ops) == dnnl_success;
+    if (ok && (post & CS_POST_ACCUMULATE))
+        ok = dnnl_post_ops_append_sum(ops, 1.0f) == dnnl_success;
+    if (ok && act) {
+        int a = act - 1; /* clipsearch_activation */
+        dnnl_alg_kind_t alg = a == CLIPSEARCH_ACT_QUICK_GELU ? dnnl_eltwise_swish
+                              : a == CLIPSEARCH_ACT_GELU     ? dnnl_eltwise_gelu_erf
+                                                             : dnnl_eltwise_gelu_tanh;
+        /* QuickGELU x * sigmoid(1.702 x) is swish with alpha 1.702. */
+        ok = dnnl_post_ops_append_eltwise(ops, 1.0f, alg, alg == dnnl_eltwise_swish ? 1.702f : 0.0f,
+                                          0.0f) == dnnl_success;
+    }
+    ok = ok && dnnl_primitive_attr_set_post_ops(*attr, ops) == dnnl_success;
+    dnnl_post_ops_destroy(ops);
+    if (!ok) {
+        dnnl_primitive_attr_destroy(*attr);
+        *attr = NULL;
+    }
+    return ok;
+}
+
+static int matmul_pd(dnnl_primitive_desc_t *pd, int M, int K, int N, int bf16, int bias,
+                     const dnnl_memory_desc_t *wmd, int post)
+{
+    dnnl_primitive_attr_t attr = NULL;
     dnnl_memory_desc_t src, wany, b, dst;
+    int ok;
     dnnl_matmul_desc_t md;
     dnnl_dims_t sd = {M, K}, wd = {K, N}, bd = {1, N}, dd = {M, N};
     dnnl_data_type_t dt = bf16 ? dnnl_bf16 : dnnl_f32;
@@ -123,9 +158,12 @@ static int matmul_pd(dnnl_primitive_desc_t *pd, int M, int K, int N, int bf16, i
         dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_f32, dnnl_ab) != dnnl_success)
         return 0;
     if (dnnl_matmul_desc_init(&md, &src, wmd ? wmd : &wany, bias ? &b : NULL, &dst) !=
-        dnnl_success)
+            dnnl_success ||
+        !make_attr(&attr, post))
         return 0;
-    return dnnl_primitive_desc_create(pd, &md, NULL, engine, NULL) == dnnl_success;
+    ok = dnnl_primitive_desc_create(pd, &md, attr, engine, NULL) == dnnl_success;
+    dnnl_primitive_attr_destroy(attr);
+    return ok;
 }
 
 /* ---- packing at load ------------------------------------------------------ */
@@ -148,7 +186,7 @@ clipsearch_status cs_onednn_pack(cs_linear *l, int bf16, struct cs_packed **list
 
     if (!cs_onednn_available())
         return cs_error_set(err, CLIPSEARCH_ERR_INTERNAL, "oneDNN: no CPU engine");
-    if (!matmul_pd(&pd, PACK_ROWS, l->in, l->out, bf16, l->b != NULL, NULL)) {
+    if (!matmul_pd(&pd, PACK_ROWS, l->in, l->out, bf16, l->b != NULL, NULL, 0)) {
         rc = cs_error_set(err, CLIPSEARCH_ERR_INTERNAL,
                           "oneDNN: no %s matmul for [%d] -> [%d]", bf16 ? "bf16" : "f32", l->in,
                           l->out);
@@ -221,7 +259,7 @@ void cs_onednn_free_packs(struct cs_packed *list)
 /* ---- products -------------------------------------------------------------- */
 
 typedef struct entry {
-    int K, N, M, bf16, bias, threads;
+    int K, N, M, bf16, bias, threads, post;
     dnnl_memory_desc_t wmd;
     dnnl_primitive_t prim;
     dnnl_memory_t src, wei, b, dst;
@@ -262,7 +300,8 @@ void cs_onednn_scratch_free(cs_scratch *s)
     s->dnnl = NULL;
 }
 
-static entry *find_or_make(struct cs_dnnl_cache *c, const cs_linear *l, int M, int threads)
+static entry *find_or_make(struct cs_dnnl_cache *c, const cs_linear *l, int M, int threads,
+                           int post)
 {
     const struct cs_packed *p = l->packed;
     int bias = l->b != NULL;
@@ -271,7 +310,8 @@ static entry *find_or_make(struct cs_dnnl_cache *c, const cs_linear *l, int M, i
     for (int i = 0; i < c->n; i++) {
         e = &c->e[i];
         if (e->K == l->in && e->N == l->out && e->M == M && e->bf16 == p->bf16 &&
-            e->bias == bias && e->threads == threads && dnnl_memory_desc_equal(&e->wmd, &p->md))
+            e->bias == bias && e->threads == threads && e->post == post &&
+            dnnl_memory_desc_equal(&e->wmd, &p->md))
             return e;
     }
     if (c->n < CACHE_SIZE)
@@ -282,8 +322,8 @@ static entry *find_or_make(struct cs_dnnl_cache *c, const cs_linear *l, int M, i
         entry_free(e);
     }
     *e = (entry){.K = l->in, .N = l->out, .M = M, .bf16 = p->bf16, .bias = bias,
-                 .threads = threads, .wmd = p->md};
-    if (!matmul_pd(&pd, M, l->in, l->out, p->bf16, bias, &p->md))
+                 .threads = threads, .post = post, .wmd = p->md};
+    if (!matmul_pd(&pd, M, l->in, l->out, p->bf16, bias, &p->md, post))
         goto fail;
     note_impl(pd, p->bf16);
     if (dnnl_primitive_create(&e->prim, pd) != dnnl_success ||
@@ -305,6 +345,26 @@ fail:
     return NULL;
 }
 
+#ifdef __AVX512BF16__
+#include <immintrin.h>
+#endif
+
+static inline uint16_t to_bf16(float f);
+
+/* Rounds n floats to bf16 (nearest, ties to even). */
+static void to_bf16_n(const float *x, uint16_t *out, size_t n)
+{
+    size_t i = 0;
+#ifdef __AVX512BF16__
+    for (; i + 16 <= n; i += 16) {
+        __m256bh v = _mm512_cvtneps_pbh(_mm512_loadu_ps(x + i));
+        _mm256_storeu_si256((__m256i *)(void *)(out + i), (__m256i)v);
+    }
+#endif
+    for (; i < n; i++)
+        out[i] = to_bf16(x[i]);
+}
+
 static inline uint16_t to_bf16(float f)
 {
     uint32_t u;
@@ -315,7 +375,8 @@ static inline uint16_t to_bf16(float f)
     return (uint16_t)(u >> 16);
 }
 
-int cs_onednn_linear(const cs_linear *l, const float *x, int rows, float *y, cs_scratch *s)
+int cs_onednn_linear(const cs_linear *l, const float *x, int rows, float *y, cs_scratch *s,
+                     int post)
 {
     struct cs_dnnl_cache *c = s->dnnl;
     int threads = s->threads < 1 ? 1 : s->threads;
@@ -342,8 +403,7 @@ int cs_onednn_linear(const cs_linear *l, const float *x, int rows, float *y, cs_
             c->xb = b;
             c->cap_xb = n;
         }
-        for (size_t i = 0; i < n; i++)
-            c->xb[i] = to_bf16(x[i]);
+        to_bf16_n(x, c->xb, n);
         src = c->xb;
     }
     /* The primitive's thread count is fixed when it is made, from the
@@ -352,7 +412,7 @@ int cs_onednn_linear(const cs_linear *l, const float *x, int rows, float *y, cs_
         int saved = omp_get_max_threads(), ok;
         if (saved != threads)
             omp_set_num_threads(threads);
-        e = find_or_make(c, l, rows, threads);
+        e = find_or_make(c, l, rows, threads, post);
         ok = e && dnnl_memory_set_data_handle(e->src, (void *)(uintptr_t)src) == dnnl_success &&
              dnnl_memory_set_data_handle(e->wei, l->packed->data) == dnnl_success &&
              dnnl_memory_set_data_handle(e->dst, y) == dnnl_success &&

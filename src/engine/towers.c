@@ -77,7 +77,6 @@ void cs_transformer_forward(const cs_transformer *tf, int rows, int n_seq, const
                             void *user)
 {
     const int W = tf->width;
-    const size_t rw = (size_t)rows * W;
     for (int l = 0; l < tf->layers; l++) {
         const cs_block *b = &tf->blocks[l];
         if (fn)
@@ -92,14 +91,13 @@ void cs_transformer_forward(const cs_transformer *tf, int rows, int n_seq, const
             cs_attention(s->q + off, s->k + off, s->v + off, s->a + off, seq_len[i], W, tf->heads,
                          W, causal, s->scores);
         }
-        cs_linear_forward(&b->o, s->a, rows, s->h, s);
-        cs_add(s->x, s->h, rw);
+        /* On oneDNN the residual add and the activation run inside the
+         * products' kernels (post-ops). */
+        cs_linear_forward_post(&b->o, s->a, rows, s->x, s, CS_POST_ACCUMULATE, s->h);
         /* x = x + fc2(act(fc1(ln2(x)))) */
         cs_layernorm(&b->ln2, s->x, rows, W, tf->eps, s->h);
-        cs_linear_forward(&b->fc1, s->h, rows, s->m, s);
-        cs_activation(tf->act, s->m, (size_t)rows * tf->mlp);
-        cs_linear_forward(&b->fc2, s->m, rows, s->h, s);
-        cs_add(s->x, s->h, rw);
+        cs_linear_forward_post(&b->fc1, s->h, rows, s->m, s, CS_POST_ACT(tf->act), NULL);
+        cs_linear_forward_post(&b->fc2, s->m, rows, s->x, s, CS_POST_ACCUMULATE, s->h);
     }
     if (fn)
         fn(user, tf->layers, s->x + (size_t)seq_start[0] * W, seq_len[0], W);
