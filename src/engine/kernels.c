@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* 16 floats as one value: GCC and clang turn arithmetic on it into vector
@@ -172,22 +173,36 @@ void cs_linear_forward(const cs_linear *l, const float *x, int rows, float *y, c
     }
 }
 
+static void relu_n(float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = y[i] > 0 ? y[i] : 0;
+}
+
 void cs_linear_forward_post(const cs_linear *l, const float *x, int rows, float *y, cs_scratch *s,
                             int post, float *tmp)
 {
+    int act = post & CS_POST_ACT_MASK;
+    size_t n = (size_t)rows * l->out;
 #ifdef CS_HAVE_ONEDNN
     if (l->packed && cs_onednn_linear(l, x, rows, y, s, post))
         return;
 #endif
     if (post & CS_POST_ACCUMULATE) {
+        float *own = NULL;
+        if (!tmp) /* only when oneDNN failed on a layer packed for it */
+            tmp = own = malloc(n * sizeof *tmp);
+        if (!tmp)
+            return;
         cs_linear_forward(l, x, rows, tmp, s);
-        cs_add(y, tmp, (size_t)rows * l->out);
-        return;
-    }
-    cs_linear_forward(l, x, rows, y, s);
-    if (post & CS_POST_ACT_MASK)
-        cs_activation((clipsearch_activation)((post & CS_POST_ACT_MASK) - 1), y,
-                      (size_t)rows * l->out);
+        cs_add(y, tmp, n);
+        free(own);
+    } else
+        cs_linear_forward(l, x, rows, y, s);
+    if (act == CS_POST_RELU)
+        relu_n(y, n);
+    else if (act)
+        cs_activation((clipsearch_activation)(act - 1), y, n);
 }
 
 typedef double cs_v8d __attribute__((vector_size(64)));

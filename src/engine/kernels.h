@@ -25,10 +25,12 @@ void cs_linear_forward(const cs_linear *l, const float *x, int rows, float *y,
  * holds (CS_POST_ACCUMULATE: y += x . W + b, a residual connection). */
 #define CS_POST_ACT_MASK 0xf
 #define CS_POST_ACT(a) ((int)(a) + 1)
+#define CS_POST_RELU 4 /* max(0, x), the ResNet's */
 #define CS_POST_ACCUMULATE 0x10
 
-/* cs_linear_forward, then `post` (one of the above, not both); tmp:
- * [rows][l->out] scratch, needed for CS_POST_ACCUMULATE off oneDNN. */
+/* cs_linear_forward, then `post`: the sum first, then the activation
+ * (oneDNN's order).  tmp: [rows][l->out] scratch for CS_POST_ACCUMULATE
+ * off oneDNN (NULL: allocated then). */
 void cs_linear_forward_post(const cs_linear *l, const float *x, int rows, float *y,
                             struct cs_scratch *s, int post, float *tmp);
 

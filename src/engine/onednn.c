@@ -125,7 +125,9 @@ static int make_attr(dnnl_primitive_attr_t *attr, int post)
     ok = dnnl_post_ops_create(&ops) == dnnl_success;
     if (ok && (post & CS_POST_ACCUMULATE))
         ok = dnnl_post_ops_append_sum(ops, 1.0f) == dnnl_success;
-    if (ok && act) {
+    if (ok && act == CS_POST_RELU)
+        ok = dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f) == dnnl_success;
+    else if (ok && act) {
         int a = act - 1; /* clipsearch_activation */
         dnnl_alg_kind_t alg = a == CLIPSEARCH_ACT_QUICK_GELU ? dnnl_eltwise_swish
                               : a == CLIPSEARCH_ACT_GELU     ? dnnl_eltwise_gelu_erf
