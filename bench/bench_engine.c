@@ -596,6 +596,8 @@ int main(int argc, char **argv)
                    info->vision_layers, info->patch_size, info->vision_width, batch, threads,
                    batch * batches / total, batches, batch / best, g, 100 * g / ceiling);
         }
+        printf("  embedding[0][0..3]: %.5f %.5f %.5f %.5f (compare with ONNX Runtime's, same pixels)\n",
+               embeds[0], embeds[1], embeds[2], embeds[3]);
         free(pixels);
         free(embeds);
     }

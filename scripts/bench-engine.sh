@@ -60,12 +60,12 @@ for round in $(seq "$ROUNDS"); do
             echo "-- CLIPSEARCH_BACKEND=$1 --precision $2"
             echo "$out" | grep -E 'engine:|ceiling|model: backend'
         fi
-        echo "   round $round, $1 $2: $(echo "$out" | grep -E 'image tower|text query \(8' | sed 's/.*threads: //' | tr '\n' ' ')"
+        echo "   round $round, $1 $2: $(echo "$out" | grep -E 'image tower|text query \(8|embedding\[0\]' | sed 's/.*threads: //' | tr '\n' ' ')"
         R["$cfg"]="${R["$cfg"]:-} $(echo "$out" | best)"
     done
     if [ "$ort_ok" = 1 ]; then
         out=$(ORT_MODULE_DIR="$CACHE/ort" node "$HERE/scripts/bench_ort.js" "$WORK/vit-b32-b32.onnx" 32 "$TH" "$K")
-        echo "   round $round, $out"
+        echo "   round $round, $(echo "$out" | tr '\n' ' ')"
         R[ort]="${R[ort]:-} $(echo "$out" | best)"
     fi
 done

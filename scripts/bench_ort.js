@@ -18,7 +18,10 @@ async function main() {
   let seed = 7;
   for (let i = 0; i < data.length; i++) { seed = (seed * 1664525 + 1013904223) >>> 0; data[i] = (seed >>> 8) / 8388608 - 1; }
   const feeds = {}; feeds[meta] = new ort.Tensor('float32', data, [batch, 3, S, S]);
-  await session.run(feeds);
+  const first = await session.run(feeds);
+  const e = first[session.outputNames[0]].data;
+  // The same pixels as bench_engine's: its "embedding[0][0..3]" line should match.
+  console.log(`ORT embedding[0][0..3]: ${Array.from(e.slice(0, 4)).map(v => v.toFixed(5)).join(' ')}`);
   let best = 1e9, total = 0;
   for (let r = 0; r < runs; r++) {
     const t0 = process.hrtime.bigint();
