@@ -1,15 +1,18 @@
 /* bench_engine — speed of the CLIP engine on a full-size model.
  *
  *   bench_engine [--model DIR] [--write-model DIR] [--write-rn50 DIR] [--threads N] [--batch B]
- *                [--batches K] [--queries Q] [--only-write]
+ *                [--batches K] [--queries Q] [--only-write] [--precision fp32|bf16|auto]
  *
  * With --write-model DIR it first writes a random-weight model of the real
- * ViT-B/32 geometry in the Hugging Face layout (config.json +
+ * ViT-B/32 geometry (--arch B/16 or L/14: those models') in the Hugging Face layout (config.json +
  * model.safetensors, F32) to DIR (kept if already there); with --write-rn50
  * DIR, one of RN50's geometry (ModifiedResNet [3,4,6,3], width 64, embed
  * 1024, ViT-B/32's text tower) in the OpenAI / OpenCLIP layout
  * (open_clip_config.json + open_clip_model.safetensors, F32).  Then measures:
- *   - OpenBLAS sgemm GFLOP/s on a ViT-sized product (the ceiling),
+ *   - the CPU features found, the matrix backend (CLIPSEARCH_BACKEND) and
+ *     precision in use,
+ *   - the matrix ceiling on a ViT-sized product: OpenBLAS sgemm, and with
+ *     oneDNN its f32 and bf16 matmul (weights in its preferred layout),
  *   - image tower images/s (batch B, N threads),
  *   - text tower latency of an 8-token query (median of Q).
  * Numbers are printed, never asserted: this is not a test. */
@@ -23,6 +26,10 @@
 
 #include "bench_common.h"
 #include "clipsearch.h"
+#ifdef CS_HAVE_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+#endif
 
 /* ---- random model writer ---------------------------------------------- */
 
@@ -33,7 +40,7 @@ typedef struct spec {
     int kind; /* 0 random, 1 ones (norm weight), 2 zeros (norm bias) */
 } spec;
 
-static spec specs[512];
+static spec specs[1024];
 static int n_specs;
 
 static void add(const char *name, int kind, int ndim, int64_t a, int64_t b, int64_t c, int64_t d)
@@ -168,37 +175,53 @@ static int exists(const char *dir, const char *file)
     return 0;
 }
 
-static int write_random_model(const char *dir)
+/* A random ViT CLIP in the Hugging Face layout: "B/32" (ViT-B/32's
+ * geometry), "B/16" or "L/14" (image and text towers of those models). */
+static int write_random_model(const char *dir, const char *arch)
 {
+    int W = 768, L = 12, H = 12, P = 32, S = 224, TW = 512, TL = 12, TH = 8, proj = 512;
+    char config[1024];
+    if (!strcmp(arch, "B/16"))
+        P = 16;
+    else if (!strcmp(arch, "L/14")) {
+        W = 1024, L = 24, H = 16, P = 14, TW = 768, TH = 12, proj = 768;
+    } else if (strcmp(arch, "B/32") != 0) {
+        fprintf(stderr, "bench_engine: --arch takes B/32, B/16 or L/14, not '%s'\n", arch);
+        return 1;
+    }
     if (exists(dir, "model.safetensors"))
         return 0;
     n_specs = 0;
-    add("vision_model.embeddings.class_embedding", 0, 1, 768, 0, 0, 0);
-    add("vision_model.embeddings.patch_embedding.weight", 0, 4, 768, 3, 32, 32);
-    add("vision_model.embeddings.position_embedding.weight", 0, 2, 50, 768, 0, 0);
-    add("vision_model.pre_layrnorm.weight", 1, 1, 768, 0, 0, 0);
-    add("vision_model.pre_layrnorm.bias", 2, 1, 768, 0, 0, 0);
-    add_tower("vision_model", 768, 3072, 12);
-    add("vision_model.post_layernorm.weight", 1, 1, 768, 0, 0, 0);
-    add("vision_model.post_layernorm.bias", 2, 1, 768, 0, 0, 0);
-    add("visual_projection.weight", 0, 2, 512, 768, 0, 0);
-    add("text_model.embeddings.token_embedding.weight", 0, 2, 49408, 512, 0, 0);
-    add("text_model.embeddings.position_embedding.weight", 0, 2, 77, 512, 0, 0);
-    add_tower("text_model", 512, 2048, 12);
-    add("text_model.final_layer_norm.weight", 1, 1, 512, 0, 0, 0);
-    add("text_model.final_layer_norm.bias", 2, 1, 512, 0, 0, 0);
-    add("text_projection.weight", 0, 2, 512, 512, 0, 0);
+    add("vision_model.embeddings.class_embedding", 0, 1, W, 0, 0, 0);
+    add("vision_model.embeddings.patch_embedding.weight", 0, 4, W, 3, P, P);
+    add("vision_model.embeddings.position_embedding.weight", 0, 2, (S / P) * (S / P) + 1, W, 0, 0);
+    add("vision_model.pre_layrnorm.weight", 1, 1, W, 0, 0, 0);
+    add("vision_model.pre_layrnorm.bias", 2, 1, W, 0, 0, 0);
+    add_tower("vision_model", W, 4 * W, L);
+    add("vision_model.post_layernorm.weight", 1, 1, W, 0, 0, 0);
+    add("vision_model.post_layernorm.bias", 2, 1, W, 0, 0, 0);
+    add("visual_projection.weight", 0, 2, proj, W, 0, 0);
+    add("text_model.embeddings.token_embedding.weight", 0, 2, 49408, TW, 0, 0);
+    add("text_model.embeddings.position_embedding.weight", 0, 2, 77, TW, 0, 0);
+    add_tower("text_model", TW, 4 * TW, TL);
+    add("text_model.final_layer_norm.weight", 1, 1, TW, 0, 0, 0);
+    add("text_model.final_layer_norm.bias", 2, 1, TW, 0, 0, 0);
+    add("text_projection.weight", 0, 2, proj, TW, 0, 0);
     add("logit_scale", 0, 0, 0, 0, 0, 0);
-
-    return write_specs(dir, "model.safetensors", "config.json",
-                       "{\"architectures\":[\"CLIPModel\"],\"model_type\":\"clip\",\"projection_dim\":512,"
-                       "\"text_config\":{\"hidden_size\":512,\"intermediate_size\":2048,"
-                       "\"num_attention_heads\":8,\"num_hidden_layers\":12,\"hidden_act\":\"quick_gelu\","
-                       "\"eos_token_id\":49407},"
-                       "\"vision_config\":{\"hidden_size\":768,\"intermediate_size\":3072,"
-                       "\"num_attention_heads\":12,\"num_hidden_layers\":12,\"patch_size\":32,"
-                       "\"image_size\":224,\"hidden_act\":\"quick_gelu\"}}\n",
-                       "ViT-B/32");
+    snprintf(config, sizeof config,
+             "{\"architectures\":[\"CLIPModel\"],\"model_type\":\"clip\",\"projection_dim\":%d,"
+             "\"text_config\":{\"hidden_size\":%d,\"intermediate_size\":%d,"
+             "\"num_attention_heads\":%d,\"num_hidden_layers\":%d,\"hidden_act\":\"quick_gelu\","
+             "\"eos_token_id\":49407},"
+             "\"vision_config\":{\"hidden_size\":%d,\"intermediate_size\":%d,"
+             "\"num_attention_heads\":%d,\"num_hidden_layers\":%d,\"patch_size\":%d,"
+             "\"image_size\":%d,\"hidden_act\":\"quick_gelu\"}}\n",
+             proj, TW, 4 * TW, TH, TL, W, 4 * W, H, L, P, S);
+    {
+        char label[32];
+        snprintf(label, sizeof label, "ViT-%s", arch);
+        return write_specs(dir, "model.safetensors", "config.json", config, label);
+    }
 }
 
 /* OpenAI-layout residual attention blocks under "<prefix>N.". */
@@ -345,6 +368,69 @@ static double sgemm_gflops(int threads)
     return 2.0 * M * N * K / best / 1e9;
 }
 
+#ifdef CS_HAVE_ONEDNN
+/* The same product on a oneDNN matmul, weights in its preferred layout:
+ * the ceiling of the oneDNN backend (bf16: bf16 inputs, f32 output). */
+static double dnnl_gflops(int threads, int bf16, int M, int K, int N, char *impl, size_t impl_size)
+{
+    dnnl_engine_t eng = NULL;
+    dnnl_stream_t st = NULL;
+    dnnl_memory_desc_t smd, wmd, dmd;
+    dnnl_matmul_desc_t md;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t p = NULL;
+    dnnl_memory_t ms = NULL, mw = NULL, mdst = NULL;
+    dnnl_dims_t sd = {M, K}, wd = {K, N}, dd = {M, N};
+    dnnl_data_type_t dt = bf16 ? dnnl_bf16 : dnnl_f32;
+    double best = 1e9;
+    const char *name = "?";
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    if (dnnl_engine_create(&eng, dnnl_cpu, 0) || dnnl_stream_create(&st, eng, dnnl_stream_default_flags) ||
+        dnnl_memory_desc_init_by_tag(&smd, 2, sd, dt, dnnl_ab) ||
+        dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dt, dnnl_format_tag_any) ||
+        dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab) ||
+        dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd) ||
+        dnnl_primitive_desc_create(&pd, &md, NULL, eng, NULL) || dnnl_primitive_create(&p, pd) ||
+        dnnl_memory_create(&ms, &smd, eng, DNNL_MEMORY_ALLOCATE) ||
+        dnnl_memory_create(&mw, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), eng,
+                           DNNL_MEMORY_ALLOCATE) ||
+        dnnl_memory_create(&mdst, &dmd, eng, DNNL_MEMORY_ALLOCATE)) {
+        best = 0;
+        goto out;
+    }
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name);
+    snprintf(impl, impl_size, "%s", name);
+    {
+        void *h;
+        dnnl_memory_get_data_handle(ms, &h);
+        memset(h, 0, dnnl_memory_desc_get_size(&smd));
+        dnnl_memory_get_data_handle(mw, &h);
+        memset(h, 0, dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)));
+    }
+    for (int r = 0; r < 6; r++) {
+        dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DST, mdst}};
+        double t0 = bench_now();
+        dnnl_primitive_execute(p, st, 3, a);
+        dnnl_stream_wait(st);
+        t0 = bench_now() - t0;
+        if (t0 < best)
+            best = t0;
+    }
+    best = 2.0 * M * N * K / best / 1e9;
+out:
+    dnnl_memory_destroy(ms);
+    dnnl_memory_destroy(mw);
+    dnnl_memory_destroy(mdst);
+    dnnl_primitive_destroy(p);
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_stream_destroy(st);
+    dnnl_engine_destroy(eng);
+    omp_set_num_threads(saved);
+    return best;
+}
+#endif
+
 /* Time to stream `bytes` of memory once with `threads` threads: the floor
  * for a short text query, which must read every text-tower weight. */
 static double stream_ms(size_t bytes, int threads)
@@ -374,8 +460,10 @@ static double stream_ms(size_t bytes, int threads)
 
 int main(int argc, char **argv)
 {
-    const char *model_dir = NULL, *write_dir = NULL, *rn50_dir = NULL;
+    const char *model_dir = NULL, *write_dir = NULL, *rn50_dir = NULL, *arch = "B/32";
     int threads = 2, batch = 32, batches = 4, queries = 50, only_write = 0;
+    clipsearch_model_params mp = clipsearch_model_default_params();
+    double ceiling = 0, dnnl_ceiling[2] = {0, 0};
     clipsearch_model *model = NULL;
     clipsearch_context *ctx = NULL;
     clipsearch_error err = {0};
@@ -398,12 +486,21 @@ int main(int argc, char **argv)
             batches = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--queries") && i + 1 < argc)
             queries = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--arch") && i + 1 < argc)
+            arch = argv[++i];
         else if (!strcmp(argv[i], "--only-write"))
             only_write = 1;
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
+            if (clipsearch_precision_parse(argv[++i], &mp.precision) != 0) {
+                fprintf(stderr, "bench_engine: --precision takes fp32, bf16 or auto\n");
+                return 2;
+            }
+        }
         else {
             fprintf(stderr,
                     "usage: bench_engine [--model DIR | --write-model DIR | --write-rn50 DIR] [--threads N] "
-                    "[--batch B] [--batches K] [--queries Q] [--only-write]\n");
+                    "[--batch B] [--batches K] [--queries Q] [--only-write] "
+                    "[--precision fp32|bf16|auto] [--arch B/32|B/16|L/14]\n");
             return 2;
         }
     }
@@ -411,23 +508,45 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_engine: --model DIR or --write-model DIR is required\n");
         return 2;
     }
-    if (write_dir && write_random_model(write_dir) != 0)
+    if (write_dir && write_random_model(write_dir, arch) != 0)
         return 1;
     if (rn50_dir && write_random_rn50(rn50_dir) != 0)
         return 1;
     if (only_write)
         return 0;
 
-    printf("sgemm ceiling [1600x768]x[768x3072]: %.1f GFLOP/s on %d threads, %.1f on 1\n",
-           sgemm_gflops(threads), threads, sgemm_gflops(1));
+    printf("engine: %s\n", clipsearch_engine_describe());
+    {
+        double s2 = sgemm_gflops(threads), s1 = sgemm_gflops(1);
+        printf("OpenBLAS sgemm ceiling [1600x768]x[768x3072]: %.1f GFLOP/s on %d threads, %.1f on 1\n",
+               s2, threads, s1);
+        ceiling = s2;
+    }
+#ifdef CS_HAVE_ONEDNN
+    {
+        char impl[2][64] = {"", ""};
+        double f = dnnl_gflops(threads, 0, 1600, 768, 3072, impl[0], sizeof impl[0]);
+        double b = dnnl_gflops(threads, 1, 1600, 768, 3072, impl[1], sizeof impl[1]);
+        printf("oneDNN matmul ceiling, same product, %d threads: f32 %.1f GFLOP/s (%s), "
+               "bf16 %.1f GFLOP/s (%s)\n",
+               threads, f, impl[0], b, impl[1]);
+        dnnl_ceiling[0] = f;
+        dnnl_ceiling[1] = b;
+    }
+#endif
 
     t0 = bench_now();
-    if (clipsearch_model_load(model_dir, NULL, &model, &err) != CLIPSEARCH_OK) {
+    if (clipsearch_model_load(model_dir, &mp, &model, &err) != CLIPSEARCH_OK) {
         fprintf(stderr, "bench_engine: %s\n", err.message);
         return 1;
     }
     printf("load: %.3f s\n", bench_now() - t0);
     info = clipsearch_model_get_info(model);
+    if (!strcmp(info->backend, "onednn"))
+        ceiling = dnnl_ceiling[info->precision == CLIPSEARCH_PRECISION_BF16];
+    printf("model: backend %s, precision %s (ceiling below: %.1f GFLOP/s, the %s one)\n",
+           info->backend, clipsearch_precision_name(info->precision), ceiling,
+           !strcmp(info->backend, "onednn") ? "oneDNN matmul" : "OpenBLAS sgemm");
     cp.n_threads = threads;
     cp.max_batch = batch;
     if (clipsearch_context_new(model, &cp, &ctx, &err) != CLIPSEARCH_OK) {
@@ -457,12 +576,12 @@ int main(int argc, char **argv)
                 best = t0;
         }
         if (info->vision_kind == CLIPSEARCH_VISION_RESNET) {
+            double g = resnet_flops(info) * batch / best / 1e9;
             printf("image tower (ResNet %d-%d-%d-%d, width %d): batch %d, %d threads: %.1f img/s "
-                   "(mean of %d), best %.1f img/s, %.1f GFLOP/s\n",
+                   "(mean of %d), best %.1f img/s, %.1f GFLOP/s (%.0f%% of the ceiling)\n",
                    info->resnet_blocks[0], info->resnet_blocks[1], info->resnet_blocks[2],
                    info->resnet_blocks[3], info->vision_width, batch, threads,
-                   batch * batches / total, batches, batch / best,
-                   resnet_flops(info) * batch / best / 1e9);
+                   batch * batches / total, batches, batch / best, g, 100 * g / ceiling);
         } else
         /* FLOPs of one image: patch GEMM + per layer QKV/out/MLP + attention. */
         {
@@ -471,11 +590,14 @@ int main(int argc, char **argv)
             double flop = 2.0 * (T * T * 3 * info->patch_size * info->patch_size * W +
                                  L * (tokens * (4 * W * W + 2 * W * 4 * W) + 2 * tokens * tokens * W) +
                                  W * info->projection_dim);
-            printf("image tower: batch %d, %d threads: %.1f img/s (mean of %d), best %.1f img/s, "
-                   "%.1f GFLOP/s\n",
-                   batch, threads, batch * batches / total, batches, batch / best,
-                   flop * batch / best / 1e9);
+            double g = flop * batch / best / 1e9;
+            printf("image tower (ViT-%d/%d, width %d): batch %d, %d threads: %.1f img/s (mean of %d), "
+                   "best %.1f img/s, %.1f GFLOP/s (%.0f%% of the ceiling)\n",
+                   info->vision_layers, info->patch_size, info->vision_width, batch, threads,
+                   batch * batches / total, batches, batch / best, g, 100 * g / ceiling);
         }
+        printf("  embedding[0][0..3]: %.5f %.5f %.5f %.5f (compare with ONNX Runtime's, same pixels)\n",
+               embeds[0], embeds[1], embeds[2], embeds[3]);
         free(pixels);
         free(embeds);
     }

@@ -56,6 +56,9 @@ static void usage(FILE *f)
             "                      12-megapixel photos, embeddings differ very slightly\n"
             "  --exact             decode every photo at full size, then resize exactly as\n"
             "                      the reference CLIP preprocessing does (slower)\n"
+            "  --precision P       bf16, fp32 or auto (default): number format of the image\n"
+            "                      tower's matrix products; auto is bf16 where the CPU has\n"
+            "                      native bf16 dot products (AVX512_BF16 or AMX), else fp32\n"
             "  --json              print a JSON summary as the last line of stdout\n"
             "  -q, --quiet         no progress and no per-file warnings\n"
             "  --version           the version and the backends (BLAS, FAISS, precision)\n"
@@ -159,7 +162,7 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 int main(int argc, char **argv)
 {
     enum { O_DB = 256, O_MODEL, O_THREADS, O_BATCH, O_EXCLUDE, O_FOLLOW, O_TYPE, O_EXACT,
-           O_FAST, O_JSON, O_VERSION };
+           O_FAST, O_JSON, O_VERSION, O_PRECISION };
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
         {"model", required_argument, NULL, O_MODEL},
@@ -171,6 +174,7 @@ int main(int argc, char **argv)
         {"exact", no_argument, NULL, O_EXACT},
         {"fast", no_argument, NULL, O_FAST},
         {"json", no_argument, NULL, O_JSON},
+        {"precision", required_argument, NULL, O_PRECISION},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, O_VERSION},
@@ -215,6 +219,14 @@ int main(int argc, char **argv)
         case O_EXACT: ip.preprocess_mode = CLIPSEARCH_PREPROCESS_EXACT; break;
         case O_FAST: ip.preprocess_mode = CLIPSEARCH_PREPROCESS_FAST; break;
         case O_JSON: json = 1; break;
+        case O_PRECISION:
+            if (clipsearch_precision_parse(optarg, &ip.precision) != 0) {
+                fprintf(stderr, "clipsearch-index: --precision '%s': use bf16, fp32 or auto\n",
+                        optarg);
+                code = EXIT_USAGE;
+                goto done;
+            }
+            break;
         case 'q': u.quiet = 1; break;
         case 'h': usage(stdout); code = EXIT_DONE; goto done;
         case O_VERSION:
@@ -315,13 +327,13 @@ int main(int argc, char **argv)
                "\"missing_roots\":%lld,\"seconds\":%.3f,\"images_per_second\":%.2f,"
                "\"time\":{\"walk\":%.3f,\"hash\":%.3f,\"read_decode_preprocess\":%.3f,"
                "\"encode\":%.3f,\"write\":%.3f,\"index\":%.3f,\"decode_wait\":%.3f},"
-               "\"status\":\"%s\"}\n",
+               "\"precision\":\"%s\",\"status\":\"%s\"}\n",
                (long long)s.seen, (long long)s.encoded, (long long)s.unchanged,
                (long long)s.moved, (long long)s.copied, (long long)s.removed,
                (long long)s.failed, (long long)s.unreadable_folders,
                (long long)s.missing_roots, s.seconds, s.images_per_second, s.walk_seconds,
                s.hash_seconds, s.read_decode_seconds, s.encode_seconds, s.write_seconds,
-               s.index_seconds, s.decode_wait_seconds, clipsearch_strerror(st));
+               s.index_seconds, s.decode_wait_seconds, s.precision, clipsearch_strerror(st));
         fflush(stdout);
     }
 done:

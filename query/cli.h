@@ -54,6 +54,13 @@ int cli_open_exit_code(clipsearch_status st, const clipsearch_error *err);
  * Returns -1 to go on (optind is then the first operand), CLI_EXIT_OK after
  * printing help to stdout for --help, CLI_EXIT_USAGE after "clipsearch
  * COMMAND: bad option '...'" on stderr. */
+/* Takes every "--precision VALUE" / "--precision=VALUE" out of argv[1..]
+ * (shifting the rest down, updating *argc) and makes VALUE (bf16, fp32 or
+ * auto) the process's precision for every tower the command runs
+ * (clipsearch_engine_set_precision).  Returns 0, or CLI_EXIT_USAGE after a
+ * message for a missing or unknown value. */
+int cli_take_precision(int *argc, char **argv);
+
 int cli_db_options(int argc, char **argv, const char *command, const char *help,
                    const char **db, int *json);
 

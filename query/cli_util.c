@@ -82,3 +82,37 @@ int cli_db_options(int argc, char **argv, const char *command, const char *help,
     }
     return -1;
 }
+
+int cli_take_precision(int *argc, char **argv)
+{
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *v = NULL;
+        clipsearch_precision p;
+        if (!strcmp(argv[i], "--")) { /* the rest are operands (query words) */
+            while (i < *argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        if (!strncmp(argv[i], "--precision=", 12))
+            v = argv[i] + 12;
+        else if (!strcmp(argv[i], "--precision")) {
+            if (i + 1 >= *argc) {
+                fprintf(stderr, "clipsearch: --precision needs a value: bf16, fp32 or auto\n");
+                return CLI_EXIT_USAGE;
+            }
+            v = argv[++i];
+        } else {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (clipsearch_precision_parse(v, &p) != 0) {
+            fprintf(stderr, "clipsearch: --precision '%s': use bf16, fp32 or auto\n", v);
+            return CLI_EXIT_USAGE;
+        }
+        clipsearch_engine_set_precision(p);
+    }
+    *argc = out;
+    argv[out] = NULL;
+    return 0;
+}

@@ -39,6 +39,7 @@ static void usage(FILE *f)
             "  --model DIR         the model (default: the installed one the library uses)\n"
             "  --vocab PATH        tokenizer table (default: the model folder's)\n"
             "  --threads N         encoder threads (default: all cores)\n"
+            "  --precision P       bf16, fp32 or auto (default): the towers' number format\n"
             "  -h, --help\n"
             "\n"
             "PHOTOs in the library use their stored embedding; others are decoded and\n"

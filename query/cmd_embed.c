@@ -31,6 +31,8 @@ static void usage(FILE *f)
             "  --vocab PATH    tokenizer table (a directory, vocab.json, merges.txt or\n"
             "                  bpe_simple_vocab_16e6.txt.gz) when the model has none\n"
             "  --threads N     threads (default: all cores)\n"
+            "  --precision P   bf16, fp32 or auto (default: bf16 where the CPU has native\n"
+            "                  bf16 dot products, else fp32): the towers' number format\n"
             "  -h, --help      this help\n"
             "\n"
             "Exit codes: 0 success, 1 failure (bad model, unreadable photo...), 2 bad command "

@@ -57,6 +57,8 @@ static void usage(FILE *f)
             "                     else the installed model the library was built with)\n"
             "  --vocab PATH       tokenizer files, if the model folder lacks them\n"
             "  --threads N        encoder threads (default: all cores)\n"
+            "  --precision P      bf16, fp32 or auto (default: bf16 where the CPU has native\n"
+            "                     bf16 dot products, else fp32); any command takes it\n"
             "  -h, --help\n"
             "\n"
             "Exit codes: 0 success (also when nothing matched), 1 failure, 2 bad command\n"

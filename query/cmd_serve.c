@@ -39,6 +39,7 @@ static void usage(FILE *f)
             "  --require-token    require the token even on 127.0.0.1 (other local users)\n"
             "  --open             open the page in the desktop's browser (xdg-open)\n"
             "  --threads N        request threads (default: up to 4)\n"
+            "  --precision P      bf16, fp32 or auto (default): the towers' number format\n"
             "  --timeout S        close connections silent for S seconds (default 30)\n"
             "  --cache DIR        thumbnail cache (default $XDG_CACHE_HOME/clipsearch/thumbs,\n"
             "                     else ~/.cache/clipsearch/thumbs); '' turns it off\n"

@@ -129,6 +129,11 @@ int cmd_stats(int argc, char **argv)
             json_str(models[i].index_type);
             printf(",\"fingerprint\":");
             json_str(models[i].fingerprint);
+            printf(",\"precision\":");
+            if (models[i].precision[0])
+                json_str(models[i].precision);
+            else
+                printf("null");
             putchar('}');
         }
         printf("]}\n");
@@ -143,8 +148,9 @@ int cmd_stats(int argc, char **argv)
                stats.failures && !failures ? " (list them with --failures)" : "");
         printf("models       %d\n", n_models);
         for (int i = 0; i < n_models; i++)
-            printf("  %-40s dim %d, %lld photos, index %s, fingerprint %s\n", models[i].name,
-                   models[i].dim, (long long)models[i].n_embeddings, models[i].index_type,
+            printf("  %-40s dim %d, %lld photos, index %s, precision %s, fingerprint %s\n",
+                   models[i].name, models[i].dim, (long long)models[i].n_embeddings,
+                   models[i].index_type, models[i].precision[0] ? models[i].precision : "-",
                    models[i].fingerprint);
         printf("on disk      %s (database %s, vector indexes %s)\n", t, a, b);
         if (stats.photos > 0)

@@ -26,6 +26,12 @@ static void usage(FILE *f)
             "  tag         tag the library's photos from a vocabulary (automatic tags)\n"
             "  tags        list the library's tags and how many photos carry each\n"
             "\n"
+            "Every command that runs a model (search, serve, embed, classify, tag, learn)\n"
+            "also takes --precision bf16|fp32|auto: the number format of the towers'\n"
+            "matrix products (auto, the default: bf16 where the CPU has native bf16 dot\n"
+            "products, AVX512_BF16 or AMX, else fp32; CLIPSEARCH_BACKEND=openblas runs\n"
+            "fp32 on OpenBLAS instead of oneDNN).\n"
+            "\n"
             "Run 'clipsearch search --help' for the search options and\n"
             "'clipsearch COMMAND --help' for a command's.\n"
             "Exit codes: 0 success, 1 failure, 2 bad command line, 3 no library or an\n"
@@ -50,6 +56,12 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return CLI_EXIT_OK;
+    }
+    if (cli_take_precision(&argc, argv) != 0)
+        return CLI_EXIT_USAGE;
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
     }
     if (!strcmp(argv[1], "--version")) {
         printf("clipsearch %s\n%s", clipsearch_version(), clipsearch_backends());

@@ -8,6 +8,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config clang dpkg-dev ca-certificates
   libopenblas-dev liblapack-dev libfaiss-dev
+  libdnnl-dev
   libsqlite3-dev sqlite3
   libjpeg62-turbo-dev libpng-dev libwebp-dev libheif-dev zlib1g-dev
   libutf8proc-dev libcjson-dev libcurl4-openssl-dev libxxhash-dev nettle-dev

@@ -245,6 +245,10 @@ keep = {"roots", "files", "models", "embeddings", "meta"}
 for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall():
     if name not in keep and not name.startswith("sqlite_"):
         db.execute('DROP TABLE "%s"' % name)
+# Columns later migrations add to schema-1 tables (0005: models.precision).
+for table, column in [("models", "precision")]:
+    if column in [r[1] for r in db.execute('PRAGMA table_info("%s")' % table)]:
+        db.execute('ALTER TABLE "%s" DROP COLUMN "%s"' % (table, column))
 db.execute("PRAGMA user_version = 1")
 db.commit()
 PY

@@ -20,6 +20,7 @@
 
 #include "clipsearch/common.h"
 #include "clipsearch/image.h"
+#include "clipsearch/model.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -88,6 +89,9 @@ typedef struct clipsearch_library_model {
     /* appended fields */
     int64_t generation;          /* changes whenever its set of vectors changes
                                     (an indexing run added, moved or removed photos) */
+    char precision[8];           /* number format of the image tower that made the
+                                    embeddings: "fp32", "bf16", "mixed" (runs of
+                                    both), or "" (none yet) */
 } clipsearch_library_model;
 
 /* Fills models[0..max-1] (ordered by id) and *n with how many the library
@@ -150,6 +154,8 @@ typedef struct clipsearch_index_params {
     clipsearch_index_progress_fn progress;      /* may be NULL */
     clipsearch_index_problem_fn problem;        /* may be NULL */
     void *user;                   /* passed to both callbacks */
+    /* appended fields */
+    clipsearch_precision precision; /* image tower's products (model.h); default AUTO */
 } clipsearch_index_params;
 
 CLIPSEARCH_API
@@ -176,6 +182,8 @@ typedef struct clipsearch_index_summary {
     /* Wall time the encoder sat idle waiting for decoded photos (mostly the
      * first batch: later ones are decoded while the previous is encoded). */
     double decode_wait_seconds;
+    /* appended fields */
+    char precision[8];          /* "fp32" / "bf16": the image tower's, this run */
 } clipsearch_index_summary;
 
 /*

@@ -33,8 +33,21 @@ enum {
     CLIPSEARCH_TOWER_BOTH = 3
 };
 
+/* Number format of the matrix products (weights and their inputs); the
+ * accumulation, LayerNorm, softmax, residuals and pooling are float32 in
+ * both.  Chosen once per model at load: the weights are converted then. */
+typedef enum clipsearch_precision {
+    CLIPSEARCH_PRECISION_AUTO = 0, /* bf16 where the CPU has native bf16 dot products
+                                      (AVX512_BF16 or AMX) and the oneDNN backend is in
+                                      use, else fp32 */
+    CLIPSEARCH_PRECISION_FP32 = 1,
+    CLIPSEARCH_PRECISION_BF16 = 2  /* bfloat16 products, float32 accumulation and output;
+                                      needs the oneDNN backend */
+} clipsearch_precision;
+
 typedef struct clipsearch_model_params {
     int towers; /* CLIPSEARCH_TOWER_* bits; default both */
+    clipsearch_precision precision; /* default CLIPSEARCH_PRECISION_AUTO */
 } clipsearch_model_params;
 
 CLIPSEARCH_API
@@ -87,6 +100,8 @@ typedef struct clipsearch_model_info {
     clipsearch_vision_kind vision_kind;
     int resnet_blocks[4];     /* ResNet: Bottlenecks per stage ([3,4,6,3] for RN50); else 0 */
     clipsearch_layout layout;
+    clipsearch_precision precision; /* what the loaded model runs: FP32 or BF16, never AUTO */
+    char backend[16];               /* matrix backend of this model: "onednn" or "openblas" */
 } clipsearch_model_info;
 
 /*
@@ -159,6 +174,38 @@ CLIPSEARCH_API
 clipsearch_status clipsearch_encode_text(clipsearch_context *ctx,
                                          const int32_t *ids, int n, int stride,
                                          float *embeds, clipsearch_error *err);
+
+/* ---- matrix backend and precision (issue 12) ------------------------------
+ * The towers' matrix products run on oneDNN (JIT kernels chosen from the
+ * instructions the CPU has: AVX2, AVX-512, AVX512_BF16, AMX) when the library
+ * was built with it, else on OpenBLAS.  The environment variable
+ * CLIPSEARCH_BACKEND=openblas|onednn, read at each model load, overrides the
+ * default.  All functions below are thread-safe and return static strings. */
+
+/* "onednn" or "openblas": the backend the next model load will use. */
+const char *clipsearch_engine_backend_name(void);
+
+/* One line for --version and benchmarks, e.g. "onednn 2.6.3 (cpu isa
+ * avx512_core_amx; cpu: avx2 avx512f avx512_bf16 amx_bf16)" or "openblas
+ * 0.3.21 ...".  Says what the CPU has and what oneDNN will dispatch to. */
+const char *clipsearch_engine_describe(void);
+
+/* 1 when the CPU (and the backend) can do bfloat16 dot products natively,
+ * i.e. when CLIPSEARCH_PRECISION_AUTO means BF16. */
+int clipsearch_engine_native_bf16(void);
+
+/* What CLIPSEARCH_PRECISION_AUTO means in this process from now on (for
+ * the loads the library makes itself: indexing, search, serve, tags...):
+ * FP32 or BF16 pins it, AUTO restores the default (the environment variable
+ * CLIPSEARCH_PRECISION=fp32|bf16 if set, else the CPU's choice above).
+ * The programs' --precision option calls this. */
+void clipsearch_engine_set_precision(clipsearch_precision p);
+
+/* "fp32", "bf16" or "auto". */
+const char *clipsearch_precision_name(clipsearch_precision p);
+
+/* Parses "fp32", "bf16" or "auto" (as --precision takes them); -1 if none. */
+int clipsearch_precision_parse(const char *s, clipsearch_precision *out);
 
 /* L2-normalises n rows of dim floats in place (a zero row stays zero). */
 CLIPSEARCH_API

@@ -8,12 +8,31 @@
 
 #include "model_internal.h"
 
-/* y[rows][l->out] = x[rows][l->in] . W (+ b).
- * Few rows (a short text query) are memory-bound: they go through a kernel
- * that streams each weight once.  More rows go to single-threaded OpenBLAS
- * sgemm.  Either way the output columns are split over `threads` OpenMP
- * threads (1: the calling thread only). */
-void cs_linear_forward(const cs_linear *l, const float *x, int rows, float *y, int threads);
+struct cs_scratch;
+
+/* y[rows][l->out] = x[rows][l->in] . W (+ b), with s->threads threads.
+ * A layer packed for oneDNN (l->packed) runs there, at the packed precision
+ * (backend.h).  Otherwise: few rows (a short text query) are memory-bound
+ * and go through a kernel that streams each weight once; more rows go to
+ * single-threaded OpenBLAS sgemm; either way the output columns are split
+ * over s->threads OpenMP threads (1: the calling thread only). */
+void cs_linear_forward(const cs_linear *l, const float *x, int rows, float *y,
+                       struct cs_scratch *s);
+
+/* What follows a product (cs_linear_forward_post), fused into oneDNN's
+ * kernel when the layer runs there: an activation of the result
+ * (CS_POST_ACT(clipsearch_activation)), or adding the result to what y
+ * holds (CS_POST_ACCUMULATE: y += x . W + b, a residual connection). */
+#define CS_POST_ACT_MASK 0xf
+#define CS_POST_ACT(a) ((int)(a) + 1)
+#define CS_POST_RELU 4 /* max(0, x), the ResNet's */
+#define CS_POST_ACCUMULATE 0x10
+
+/* cs_linear_forward, then `post`: the sum first, then the activation
+ * (oneDNN's order).  tmp: [rows][l->out] scratch for CS_POST_ACCUMULATE
+ * off oneDNN (NULL: allocated then). */
+void cs_linear_forward_post(const cs_linear *l, const float *x, int rows, float *y,
+                            struct cs_scratch *s, int post, float *tmp);
 
 /* At most this many rows take the streaming kernel. */
 #define CS_SMALL_ROWS 16

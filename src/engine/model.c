@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "backend.h"
 #include "error.h"
 #include "kernels.h"
 #include "model_config.h"
@@ -27,7 +28,8 @@
 
 clipsearch_model_params clipsearch_model_default_params(void)
 {
-    clipsearch_model_params p = {.towers = CLIPSEARCH_TOWER_BOTH};
+    clipsearch_model_params p = {.towers = CLIPSEARCH_TOWER_BOTH,
+                                 .precision = CLIPSEARCH_PRECISION_AUTO};
     return p;
 }
 
@@ -42,6 +44,7 @@ void clipsearch_model_free(clipsearch_model *m)
 {
     if (!m)
         return;
+    cs_backend_release(m);
     for (int i = 0; i < m->n_owned; i++)
         free(m->owned[i]);
     free(m->owned);
@@ -542,7 +545,8 @@ clipsearch_status clipsearch_model_load(const char *dir, const clipsearch_model_
     clipsearch_model *m = NULL;
     clipsearch_status rc = CLIPSEARCH_OK;
     char path[4096], weights_path[4096];
-    int has_config, has_open_clip_config;
+    int has_config, has_open_clip_config, backend;
+    clipsearch_precision precision;
     clipsearch_error local_err;
 
     /* The engine runs OpenBLAS single-threaded and threads itself; settle
@@ -557,6 +561,10 @@ clipsearch_status clipsearch_model_load(const char *dir, const clipsearch_model_
     *out = NULL;
     if (!(p.towers & CLIPSEARCH_TOWER_BOTH))
         return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "no tower requested");
+    backend = cs_backend_selected();
+    rc = cs_backend_resolve(backend, p.precision, &precision, err);
+    if (rc != CLIPSEARCH_OK)
+        return rc;
 
     snprintf(path, sizeof path, "%s/config.json", dir);
     has_config = file_exists(path);
@@ -608,6 +616,8 @@ clipsearch_status clipsearch_model_load(const char *dir, const clipsearch_model_
         if (ls && ls->numel == 1 && cs_tensor_to_f32(ls, &v, NULL) == CLIPSEARCH_OK)
             m->info.logit_scale = v;
     }
+    /* Weights reordered (and converted) once, for the backend's kernels. */
+    rc = cs_backend_prepare(m, backend, precision, err);
 out:
     if (rc != CLIPSEARCH_OK) {
         clipsearch_model_free(m);

@@ -19,6 +19,7 @@ typedef struct cs_linear {
     const float *b; /* [out], or NULL */
     int in, out;
     int w_in_out;
+    struct cs_packed *packed; /* W reordered for oneDNN (backend.h), or NULL: OpenBLAS on w */
 } cs_linear;
 
 typedef struct cs_norm {
@@ -73,6 +74,7 @@ typedef struct cs_conv {
     int in, out;
     int k;          /* kernel size: 1 or 3 (padding k / 2) */
     int stride;     /* 1 or 2 (the stem's first convolution) */
+    cs_linear lin;  /* the same weights as a [k*k*in] -> [out] product, set at load */
 } cs_conv;
 
 /* One Bottleneck of the ModifiedResNet (expansion 4).  Strided blocks
@@ -114,6 +116,7 @@ struct clipsearch_model {
     cs_safetensors *weights; /* mapping that zero-copy pointers refer to */
     float **owned;           /* converted tensors, freed with the model */
     int n_owned, cap_owned;
+    struct cs_packed *packs; /* backend copies of the weights (backend.h), freed with the model */
     char *dir;
 };
 

@@ -229,7 +229,8 @@ static int conv_bn(cs_loader *ld, cs_conv *c, int in, int out, int k, int stride
     }
     if (!cs_load_own(ld, fb))
         return 0;
-    *c = (cs_conv){.w = fw, .b = fb, .in = in, .out = out, .k = k, .stride = stride};
+    *c = (cs_conv){.w = fw, .b = fb, .in = in, .out = out, .k = k, .stride = stride,
+                   .lin = {.w = fw, .b = fb, .in = k * k * in, .out = out}};
     return 1;
 }
 

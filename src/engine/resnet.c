@@ -68,23 +68,18 @@ int cs_resnet_reserve(cs_scratch *s, const cs_resnet *r, int n)
     return cs_grow_floats(&s->col, &s->cap_col, col);
 }
 
-static void relu(float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] = x[i] > 0 ? x[i] : 0;
-}
-
-/* y[n][Ho][Wo][out] = conv(x[n][H][W][in]) (+ ReLU); returns Ho (= Wo). */
-static int conv(const cs_conv *c, const float *x, int n, int H, float *y, int do_relu,
-                cs_scratch *s)
+/* y[n][Ho][Wo][out] = conv(x[n][H][W][in]) (+ ReLU); returns Ho (= Wo).
+ * post: kernels.h's CS_POST_* (ReLU, or y += conv for a residual). */
+static int conv_post(const cs_conv *c, const float *x, int n, int H, float *y, int post,
+                     cs_scratch *s)
 {
     const int st = c->stride, Cin = c->in;
     const int pad = c->k / 2, Ho = (H + 2 * pad - c->k) / st + 1;
     const size_t rows = (size_t)n * Ho * Ho;
     const size_t K = (size_t)c->k * c->k * Cin;
-    cs_linear lin = {.w = c->w, .b = c->b, .in = (int)K, .out = c->out, .w_in_out = 0};
+    const cs_linear *lin = &c->lin; /* [K] -> [out], packed at load for oneDNN */
     if (c->k == 1 && st == 1) {
-        cs_linear_forward(&lin, x, (int)rows, y, s->threads);
+        cs_linear_forward_post(lin, x, (int)rows, y, s, post, NULL);
     } else {
         size_t chunk = s->cap_col / K;
         for (size_t r0 = 0; r0 < rows; r0 += chunk) {
@@ -108,12 +103,16 @@ static int conv(const cs_conv *c, const float *x, int n, int H, float *y, int do
                     }
                 }
             }
-            cs_linear_forward(&lin, s->col, (int)nr, y + r0 * c->out, s->threads);
+            cs_linear_forward_post(lin, s->col, (int)nr, y + r0 * c->out, s, post, NULL);
         }
     }
-    if (do_relu)
-        relu(y, rows * c->out);
-    return Ho;
+    return Ho; /* ReLU: fused into the products above */
+}
+
+static int conv(const cs_conv *c, const float *x, int n, int H, float *y, int do_relu,
+                cs_scratch *s)
+{
+    return conv_post(c, x, n, H, y, do_relu ? CS_POST_RELU : 0, s);
 }
 
 /* y[n][H/k][W/k][C] = k x k average pool (stride k) of x[n][H][W][C]. */
@@ -166,9 +165,9 @@ static void attnpool(const cs_resnet *r, const float *x, int n, float *tok, floa
                 t[(size_t)(1 + p) * C + c] = xi[(size_t)p * C + c] + r->pos_emb[(size_t)(1 + p) * C + c];
         memcpy(q0 + (size_t)b * C, t, (size_t)C * sizeof(float));
     }
-    cs_linear_forward(&r->k, tok, n * T, kb, s->threads);
-    cs_linear_forward(&r->v, tok, n * T, vb, s->threads);
-    cs_linear_forward(&r->q, q0, n, q, s->threads);
+    cs_linear_forward(&r->k, tok, n * T, kb, s);
+    cs_linear_forward(&r->v, tok, n * T, vb, s);
+    cs_linear_forward(&r->q, q0, n, q, s);
     for (int b = 0; b < n; b++) {
         const float *kk = kb + (size_t)b * T * C, *vv = vb + (size_t)b * T * C;
         for (int h = 0; h < heads; h++) {
@@ -197,7 +196,7 @@ static void attnpool(const cs_resnet *r, const float *x, int n, float *tok, floa
             }
         }
     }
-    cs_linear_forward(&r->c_proj, a, n, out, s->threads);
+    cs_linear_forward(&r->c_proj, a, n, out, s);
 }
 
 /* One group of n images (n * per-image activations fit the buffers). */
@@ -236,6 +235,29 @@ static void forward_group(const cs_resnet *r, const float *pixels, int n, float 
             } else {
                 Ho = H;
                 P = B;
+            }
+            if (b->c3.lin.packed) {
+                /* oneDNN: relu(identity + c3(P)) in c3's kernel (post-ops),
+                 * into the identity's buffer. */
+                float *acc = X;
+                if (b->down.w) {
+                    const float *din = X;
+                    if (b->stride > 1) {
+                        avgpool(X, n, H, C, b->stride, B);
+                        din = B;
+                    }
+                    conv(&b->down, din, n, Ho, Cb, 0, s);
+                    acc = Cb;
+                }
+                conv_post(&b->c3, P, n, Ho, acc, CS_POST_ACCUMULATE | CS_POST_RELU, s);
+                if (acc == Cb) {
+                    tmp = X;
+                    X = Cb;
+                    Cb = tmp;
+                }
+                H = Ho;
+                C = b->c3.out;
+                continue;
             }
             conv(&b->c3, P, n, Ho, Cb, 0, s);
             if (b->down.w) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "kernels.h"
 
 int cs_grow_floats(float **buf, size_t *cap, size_t need)
@@ -65,6 +66,9 @@ void cs_scratch_free(cs_scratch *s)
     for (int i = 0; i < 4; i++)
         free(s->rn[i]);
     free(s->col);
+#ifdef CS_HAVE_ONEDNN
+    cs_onednn_scratch_free(s);
+#endif
     memset(s, 0, sizeof *s);
 }
 
@@ -73,29 +77,27 @@ void cs_transformer_forward(const cs_transformer *tf, int rows, int n_seq, const
                             void *user)
 {
     const int W = tf->width;
-    const size_t rw = (size_t)rows * W;
     for (int l = 0; l < tf->layers; l++) {
         const cs_block *b = &tf->blocks[l];
         if (fn)
             fn(user, l, s->x + (size_t)seq_start[0] * W, seq_len[0], W);
         /* x = x + out_proj(attention(ln1(x))) */
         cs_layernorm(&b->ln1, s->x, rows, W, tf->eps, s->h);
-        cs_linear_forward(&b->q, s->h, rows, s->q, s->threads);
-        cs_linear_forward(&b->k, s->h, rows, s->k, s->threads);
-        cs_linear_forward(&b->v, s->h, rows, s->v, s->threads);
+        cs_linear_forward(&b->q, s->h, rows, s->q, s);
+        cs_linear_forward(&b->k, s->h, rows, s->k, s);
+        cs_linear_forward(&b->v, s->h, rows, s->v, s);
         for (int i = 0; i < n_seq; i++) {
             size_t off = (size_t)seq_start[i] * W;
             cs_attention(s->q + off, s->k + off, s->v + off, s->a + off, seq_len[i], W, tf->heads,
                          W, causal, s->scores);
         }
-        cs_linear_forward(&b->o, s->a, rows, s->h, s->threads);
-        cs_add(s->x, s->h, rw);
+        /* On oneDNN the residual add and the activation run inside the
+         * products' kernels (post-ops). */
+        cs_linear_forward_post(&b->o, s->a, rows, s->x, s, CS_POST_ACCUMULATE, s->h);
         /* x = x + fc2(act(fc1(ln2(x)))) */
         cs_layernorm(&b->ln2, s->x, rows, W, tf->eps, s->h);
-        cs_linear_forward(&b->fc1, s->h, rows, s->m, s->threads);
-        cs_activation(tf->act, s->m, (size_t)rows * tf->mlp);
-        cs_linear_forward(&b->fc2, s->m, rows, s->h, s->threads);
-        cs_add(s->x, s->h, rw);
+        cs_linear_forward_post(&b->fc1, s->h, rows, s->m, s, CS_POST_ACT(tf->act), NULL);
+        cs_linear_forward_post(&b->fc2, s->m, rows, s->x, s, CS_POST_ACCUMULATE, s->h);
     }
     if (fn)
         fn(user, tf->layers, s->x + (size_t)seq_start[0] * W, seq_len[0], W);
@@ -121,7 +123,7 @@ void cs_vision_forward(const cs_vision_tower *v, const float *pixels, int n, flo
                                (size_t)P * sizeof(float));
             }
     }
-    cs_linear_forward(&v->patch, s->patches, n * NP, s->h, s->threads);
+    cs_linear_forward(&v->patch, s->patches, n * NP, s->h, s);
     for (int b = 0; b < n; b++) {
         float *x = s->x + (size_t)b * T * W;
         for (int i = 0; i < W; i++)
@@ -142,7 +144,7 @@ void cs_vision_forward(const cs_vision_tower *v, const float *pixels, int n, flo
     for (int b = 0; b < n; b++)
         memcpy(s->h + (size_t)b * W, s->x + (size_t)b * T * W, (size_t)W * sizeof(float));
     cs_layernorm(&v->ln_post, s->h, n, W, v->tf.eps, s->h);
-    cs_linear_forward(&v->proj, s->h, n, embeds, s->threads);
+    cs_linear_forward(&v->proj, s->h, n, embeds, s);
 }
 
 void cs_text_forward(const cs_text_tower *t, const int32_t *ids, int stride, const int *len, int n,
@@ -168,5 +170,5 @@ void cs_text_forward(const cs_text_tower *t, const int32_t *ids, int stride, con
         memcpy(s->h + (size_t)i * W, s->x + (size_t)(seq_start[i] + len[i] - 1) * W,
                (size_t)W * sizeof(float));
     cs_layernorm(&t->ln_final, s->h, n, W, t->tf.eps, s->h);
-    cs_linear_forward(&t->proj, s->h, n, embeds, s->threads);
+    cs_linear_forward(&t->proj, s->h, n, embeds, s);
 }

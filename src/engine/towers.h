@@ -23,6 +23,7 @@ typedef struct cs_scratch {
     float *col;
     size_t cap_rn, cap_col;
     int threads;              /* OpenMP threads for few-row products */
+    struct cs_dnnl_cache *dnnl; /* oneDNN primitives and a bf16 input buffer (onednn.c) */
     size_t cap_rows_width, cap_rows_mlp, cap_scores, cap_patches, cap_seqs;
 } cs_scratch;
 

@@ -213,6 +213,7 @@ static void to_public_model(const cs_model_row *m, clipsearch_library_model *out
     snprintf(out->index_type, sizeof out->index_type, "%s", m->index_type);
     out->n_embeddings = m->n_embeddings;
     out->generation = m->generation;
+    snprintf(out->precision, sizeof out->precision, "%s", m->precision);
 }
 
 clipsearch_status clipsearch_library_models(clipsearch_library *lib,
@@ -836,6 +837,7 @@ typedef struct run {
     const clipsearch_index_params *p;
     clipsearch_index_summary *sum;
     cs_model_row model;
+    const char *precision;      /* of the loaded image tower: "fp32" / "bf16" */
     double t0, encode_t0;
     job *jobs;
     size_t n_jobs, cap_jobs;
@@ -1281,7 +1283,9 @@ static clipsearch_status sink(cs_pipeline_item *items, const float *embeds, int 
             failed++;
         }
     }
-    if ((r = cs_store_model_bump(s, R->model.id, err)) != CLIPSEARCH_OK ||
+    if ((encoded > 0 && (r = cs_store_model_note_precision(s, R->model.id, R->precision, err)) !=
+                            CLIPSEARCH_OK) ||
+        (r = cs_store_model_bump(s, R->model.id, err)) != CLIPSEARCH_OK ||
         (r = cs_store_commit(s, err)) != CLIPSEARCH_OK)
         goto fail;
     /* Counted only once committed. */
@@ -1396,9 +1400,12 @@ clipsearch_status clipsearch_library_index(clipsearch_library *lib, const char *
     if ((r = cs_model_fingerprint(model_dir, fp, err)) != CLIPSEARCH_OK)
         goto out;
     mp.towers = CLIPSEARCH_TOWER_VISION;
+    mp.precision = params->precision;
     if ((r = clipsearch_model_load(model_dir, &mp, &model, err)) != CLIPSEARCH_OK)
         goto out;
     mi = clipsearch_model_get_info(model);
+    R.precision = clipsearch_precision_name(mi->precision);
+    snprintf(summary->precision, sizeof summary->precision, "%s", R.precision);
     {
         char *copy = strdup(model_dir), *base;
         size_t len;

@@ -139,9 +139,22 @@ static const char *const migration_3[] = {
     0
 };
 
+static const char *const migration_4[] = {
+    "-- 0005_precision.sql: the number format of the image tower's matrix\n",
+    "-- products that made each model's embeddings (issue 12): 'fp32', 'bf16',\n",
+    "-- or 'mixed' when indexing runs of both added photos; NULL: none yet.\n",
+    "-- Every embedding made before this migration was fp32.\n",
+    "\n",
+    "ALTER TABLE models ADD COLUMN precision TEXT;\n",
+    "UPDATE models SET precision = 'fp32'\n",
+    "    WHERE EXISTS (SELECT 1 FROM embeddings e WHERE e.model_id = models.id);\n",
+    0
+};
+
 const cs_schema_migration cs_schema_migrations[] = {
     {1, "0001_initial.sql", migration_1},
     {2, "0002_classify.sql", migration_2},
     {3, "0003_classifiers.sql", migration_3},
+    {5, "0005_precision.sql", migration_4},
     {0, 0, 0}
 };

@@ -23,6 +23,7 @@ enum {
     ST_MODEL_SET_TYPE,
     ST_MODEL_BUMP_ONE,
     ST_MODEL_BUMP_ALL,
+    ST_MODEL_PRECISION,
     ST_FILES_UNDER,
     ST_FILE_PUT,
     ST_FILE_ID,
@@ -43,10 +44,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ROOT_GET] = "SELECT id FROM roots WHERE path = ?1",
     [ST_ROOT_DONE] = "UPDATE roots SET indexed_at = ?2 WHERE id = ?1",
     [ST_MODEL_FIND] = "SELECT id, name, dim, fingerprint, generation, index_type,"
-                      " (SELECT count(*) FROM embeddings e INDEXED BY embeddings_file WHERE e.model_id = m.id)"
+                      " (SELECT count(*) FROM embeddings e INDEXED BY embeddings_file WHERE e.model_id = m.id), m.precision"
                       " FROM models m WHERE fingerprint = ?1",
     [ST_MODEL_BY_ID] = "SELECT id, name, dim, fingerprint, generation, index_type,"
-                       " (SELECT count(*) FROM embeddings e INDEXED BY embeddings_file WHERE e.model_id = m.id)"
+                       " (SELECT count(*) FROM embeddings e INDEXED BY embeddings_file WHERE e.model_id = m.id), m.precision"
                        " FROM models m WHERE id = ?1",
     [ST_MODEL_ADD] = "INSERT INTO models(name, dim, fingerprint, index_type, created_at)"
                      " VALUES(?1, ?2, ?3, ?4, ?5)",
@@ -54,6 +55,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                           " WHERE id = ?1",
     [ST_MODEL_BUMP_ONE] = "UPDATE models SET generation = generation + 1 WHERE id = ?1",
     [ST_MODEL_BUMP_ALL] = "UPDATE models SET generation = generation + 1",
+    [ST_MODEL_PRECISION] = "UPDATE models SET precision = CASE WHEN precision IS NULL OR"
+                           " precision = ?2 THEN ?2 ELSE 'mixed' END WHERE id = ?1",
     /* Range scan on the path index: dir itself, or dir/ .. dir0 ('0' = '/'+1). */
     [ST_FILES_UNDER] = "SELECT f.id, f.path, f.size, f.mtime_ns, f.hash,"
                        " EXISTS(SELECT 1 FROM embeddings e WHERE e.model_id = ?4"
@@ -484,6 +487,7 @@ static void read_model_row(sqlite3_stmt *st, cs_model_row *out)
     out->generation = sqlite3_column_int64(st, 4);
     copy_text(out->index_type, sizeof out->index_type, sqlite3_column_text(st, 5));
     out->n_embeddings = sqlite3_column_int64(st, 6);
+    copy_text(out->precision, sizeof out->precision, sqlite3_column_text(st, 7));
 }
 
 static clipsearch_status model_query(cs_store *s, int which, const char *fp, int64_t id,
@@ -564,6 +568,17 @@ clipsearch_status cs_store_model_get_or_add(cs_store *s, const char *name, int d
     return cs_store_model_by_id(s, sqlite3_last_insert_rowid(s->db), out, err);
 }
 
+clipsearch_status cs_store_model_note_precision(cs_store *s, int64_t model_id,
+                                               const char *precision, clipsearch_error *err)
+{
+    sqlite3_stmt *st = get_stmt(s, ST_MODEL_PRECISION, err);
+    if (!st)
+        return err ? err->status : CLIPSEARCH_ERR_DATABASE;
+    sqlite3_bind_int64(st, 1, model_id);
+    sqlite3_bind_text(st, 2, precision, -1, SQLITE_TRANSIENT);
+    return step_done(s, st, "recording a model's precision", err);
+}
+
 clipsearch_status cs_store_models(cs_store *s, cs_model_row **rows, size_t *n,
                                   clipsearch_error *err)
 {
@@ -576,7 +591,7 @@ clipsearch_status cs_store_models(cs_store *s, cs_model_row **rows, size_t *n,
     *n = 0;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT id, name, dim, fingerprint, generation, index_type,"
-                           " (SELECT count(*) FROM embeddings e INDEXED BY embeddings_file WHERE e.model_id = m.id)"
+                           " (SELECT count(*) FROM embeddings e INDEXED BY embeddings_file WHERE e.model_id = m.id), m.precision"
                            " FROM models m ORDER BY id",
                            -1, &st, NULL) != SQLITE_OK)
         return cs_store_error(s, err, "listing models");

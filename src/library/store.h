@@ -62,7 +62,13 @@ typedef struct cs_model_row {
     int64_t generation;
     char index_type[64];
     int64_t n_embeddings;
+    char precision[8]; /* "fp32", "bf16", "mixed"; "": no embeddings recorded */
 } cs_model_row;
+
+/* Records that embeddings of `precision` ("fp32"/"bf16") were added to the
+ * model: it becomes the model's precision, or "mixed" if it had another. */
+clipsearch_status cs_store_model_note_precision(cs_store *s, int64_t model_id,
+                                               const char *precision, clipsearch_error *err);
 
 /* Finds the model with this fingerprint, or adds it (name, dim, index_type).
  * A known model keeps its stored index type unless index_type is not NULL
