@@ -77,6 +77,9 @@ foreach(dep OPENBLAS CJSON UTF8PROC JPEG PNG WEBP HEIF SQLITE3 XXHASH CURL NETTL
     endif()
   endforeach()
 endforeach()
+if(CS_HAVE_ONEDNN)
+  string(APPEND CS_PC_LIBS_PRIVATE " -ldnnl")
+endif()
 string(APPEND CS_PC_LIBS_PRIVATE " -lz -fopenmp -lstdc++ -lpthread -lm")
 configure_file(${CMAKE_SOURCE_DIR}/cmake/clipsearch.pc.in
   ${CMAKE_BINARY_DIR}/install/clipsearch.pc @ONLY)

@@ -55,6 +55,8 @@ _clipsearch_option_value()  # PROGRAM PREV CUR
             _clipsearch_reply_files "$3"; return 0 ;;
         --index-type)
             _clipsearch_reply_words "Flat HNSW32 IVF1024,PQ32" "$3"; return 0 ;;
+        --precision)
+            _clipsearch_reply_words "auto bf16 fp32" "$3"; return 0 ;;
         -n|--limit|--threshold|--after|--before|--classifier|--tag|--threads|\
         --port|--listen|--token|--timeout|--text|--context|--size|--like|--negatives|\
         --C|--labels|--template|--top|--revision|--endpoint|--batch|--exclude)
@@ -90,7 +92,7 @@ _clipsearch()
     local db="--db --json -h --help"
     local search="--image --add --subtract --classifier -n --limit --threshold --in
         --after --before --tag --paths -0 --null --json --timing --db --model
-        --vocab --threads -h --help"
+        --vocab --threads --precision -h --help"
     local cmd=search
     if (( COMP_CWORD == 1 )); then
         if [[ $cur == -* ]]; then
@@ -114,15 +116,15 @@ _clipsearch()
         classifiers) opts=$db ;;
         forget) opts="--db -h --help" ;;
         serve) opts="--db --model --vocab --port --listen --token --require-token --open
-            --threads --timeout --cache -h --help" ;;
-        embed) opts="--model --image --text --no-normalize --fast --vocab --threads -h --help" ;;
+            --threads --precision --timeout --cache -h --help" ;;
+        embed) opts="--model --image --text --no-normalize --fast --vocab --threads --precision -h --help" ;;
         tokenize) opts="--model --vocab --context --stdin -h --help" ;;
         preprocess) opts="-o --output --exact --fast --size -h --help" ;;
         learn) opts="--positive --negative --negatives --like --C --force --json --db
-            --model --vocab --threads -h --help" ;;
+            --model --vocab --threads --precision -h --help" ;;
         classify) opts="--labels --labels-file --templates --template --top --json
-            --library --in --db --model --vocab --threads -h --help" ;;
-        tag) opts="--vocabulary --threshold --db --model --vocab --threads -h --help" ;;
+            --library --in --db --model --vocab --threads --precision -h --help" ;;
+        tag) opts="--vocabulary --threshold --db --model --vocab --threads --precision -h --help" ;;
         tags) opts="--db --model -h --help" ;;
         model)
             if (( COMP_CWORD == 2 )); then
@@ -166,7 +168,7 @@ _clipsearch_index()
     _clipsearch_option_value "$prog" "$prev" "$cur" && return 0
     if [[ $cur == -* ]]; then
         _clipsearch_reply_words "--db --model --threads --batch --exclude --follow-symlinks
-            --index-type --fast --exact --json -q --quiet --version -h --help" "$cur"
+            --index-type --precision --fast --exact --json -q --quiet --version -h --help" "$cur"
     else
         _clipsearch_reply_files "$cur" -d
     fi

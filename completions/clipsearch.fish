@@ -26,6 +26,7 @@ complete -c clipsearch -n "not __fish_seen_subcommand_from model" -l db -r -a '(
 complete -c clipsearch -n "not __fish_seen_subcommand_from stats classifiers forget preprocess model" -l model -r -a '(__clipsearch_models; __fish_complete_directories)' -d 'model folder or installed model'
 complete -c clipsearch -n "not __fish_seen_subcommand_from stats classifiers forget preprocess model tags" -l vocab -r -F -d 'tokenizer files'
 complete -c clipsearch -n "not __fish_seen_subcommand_from stats classifiers forget preprocess model tags tokenize" -l threads -x -d 'threads'
+complete -c clipsearch -n "not __fish_seen_subcommand_from stats classifiers forget preprocess model tags tokenize" -l precision -x -a 'auto bf16 fp32' -d 'number format of the matrix products'
 complete -c clipsearch -s h -l help -d 'help'
 
 # search (no command)

@@ -75,7 +75,8 @@ check "clipsearch --version: first line 'clipsearch $version' ($out)" \
     [ "$(head -1 <<<"$out")" = "clipsearch $version" ]
 check "clipsearch --version names the BLAS" grep -q '^blas: .' <<<"$out"
 check "clipsearch --version names FAISS" grep -Eq '^faiss: [0-9]+\.[0-9]+' <<<"$out"
-check "clipsearch --version names the precision" grep -q '^precision: fp32' <<<"$out"
+check "clipsearch --version names the precision" grep -qE '^precision: (fp32|bf16) by default' <<<"$out"
+check "clipsearch --version names the engine backend" grep -qE '^engine: (onednn|openblas)' <<<"$out"
 if [ -f /usr/include/faiss/Index.h ]; then
     fv=$(awk '/#define FAISS_VERSION_(MAJOR|MINOR|PATCH) /{v=v (v?".":"") $3} END{print v}' /usr/include/faiss/Index.h)
     check "FAISS version is the headers' ($fv)" grep -qx "faiss: $fv" <<<"$out"

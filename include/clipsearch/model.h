@@ -183,15 +183,18 @@ clipsearch_status clipsearch_encode_text(clipsearch_context *ctx,
  * default.  All functions below are thread-safe and return static strings. */
 
 /* "onednn" or "openblas": the backend the next model load will use. */
+CLIPSEARCH_API
 const char *clipsearch_engine_backend_name(void);
 
 /* One line for --version and benchmarks, e.g. "onednn 2.6.3 (cpu isa
  * avx512_core_amx; cpu: avx2 avx512f avx512_bf16 amx_bf16)" or "openblas
  * 0.3.21 ...".  Says what the CPU has and what oneDNN will dispatch to. */
+CLIPSEARCH_API
 const char *clipsearch_engine_describe(void);
 
 /* 1 when the CPU (and the backend) can do bfloat16 dot products natively,
  * i.e. when CLIPSEARCH_PRECISION_AUTO means BF16. */
+CLIPSEARCH_API
 int clipsearch_engine_native_bf16(void);
 
 /* What CLIPSEARCH_PRECISION_AUTO means in this process from now on (for
@@ -199,12 +202,15 @@ int clipsearch_engine_native_bf16(void);
  * FP32 or BF16 pins it, AUTO restores the default (the environment variable
  * CLIPSEARCH_PRECISION=fp32|bf16 if set, else the CPU's choice above).
  * The programs' --precision option calls this. */
+CLIPSEARCH_API
 void clipsearch_engine_set_precision(clipsearch_precision p);
 
 /* "fp32", "bf16" or "auto". */
+CLIPSEARCH_API
 const char *clipsearch_precision_name(clipsearch_precision p);
 
 /* Parses "fp32", "bf16" or "auto" (as --precision takes them); -1 if none. */
+CLIPSEARCH_API
 int clipsearch_precision_parse(const char *s, clipsearch_precision *out);
 
 /* L2-normalises n rows of dim floats in place (a zero row stays zero). */

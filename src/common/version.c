@@ -1,10 +1,12 @@
 /* version.c — the library's version and the backends it computes with, as
  * `clipsearch --version` and `clipsearch-index --version` print them.  A new
- * backend or precision (oneDNN, bf16...) changes clipsearch_backends() only. */
+ * backend or precision changes clipsearch_backends() only. */
 #include "clipsearch/common.h"
+#include "clipsearch/model.h"
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef CS_HAVE_OPENBLAS_CONFIG
@@ -38,11 +40,24 @@ static void backends_init(void)
     if (config && *config)
         blas = config;
 #endif
+    /* What --precision auto means here: the CPU's choice, unless
+     * CLIPSEARCH_PRECISION pins it (model.h). */
+    int bf16 = clipsearch_engine_native_bf16();
+    const char *why = bf16 ? "the CPU has bfloat16 dot products; --precision fp32 for float32"
+                           : "no native bfloat16 dot products on this CPU or backend";
+    clipsearch_precision env;
+    const char *pinned = getenv("CLIPSEARCH_PRECISION");
+    if (pinned && clipsearch_precision_parse(pinned, &env) == 0 &&
+        env != CLIPSEARCH_PRECISION_AUTO) {
+        bf16 = env == CLIPSEARCH_PRECISION_BF16;
+        why = "set by CLIPSEARCH_PRECISION";
+    }
     snprintf(backends, sizeof backends,
+             "engine: %s\n"
              "blas: %s\n"
              "faiss: %s\n"
-             "precision: fp32\n",
-             blas, CS_FAISS_VERSION);
+             "precision: %s by default (%s)\n",
+             clipsearch_engine_describe(), blas, CS_FAISS_VERSION, bf16 ? "bf16" : "fp32", why);
 }
 
 const char *clipsearch_backends(void)
