@@ -223,12 +223,14 @@ out=$("$CS" stats --db "$DB")
 check "stats: exit 0" [ $? -eq 0 ]
 check "stats: photos" grep -q "^photos *$n_photos indexed" <<<"$out"
 check "stats: failures" grep -q "^failures *5" <<<"$out"
-check "stats: model and index type" grep -q "dim 64, $n_photos photos, index Flat" <<<"$out"
+check "stats: model and index type" grep -q "dim 64, $n_photos photos, index auto (Flat, exact)" <<<"$out"
 check "stats --json" python3 -c "
 import json,sys
 s=json.load(sys.stdin)
 assert s['photos'] == $n_photos and s['failures'] == 5, s
-assert s['models'][0]['index_type'] == 'Flat' and s['models'][0]['dim'] == 64
+assert s['models'][0]['index_type'] == 'auto' and s['models'][0]['dim'] == 64
+ix = s['models'][0]['index']
+assert ix['built'] == 'Flat' and ix['exact'] and ix['current'] and ix['vectors'] == $n_photos, ix
 assert s['database_bytes'] > 0 and s['index_bytes'] > 0
 " <<<"$("$CS" stats --db "$DB" --json)"
 check "stats --failures lists the broken files" [ "$("$CS" stats --db "$DB" --failures | grep -c "/broken/")" -eq 5 ]

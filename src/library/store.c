@@ -556,7 +556,7 @@ clipsearch_status cs_store_model_get_or_add(cs_store *s, const char *name, int d
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 2, dim);
     sqlite3_bind_text(st, 3, fingerprint, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, index_type && *index_type ? index_type : "Flat", -1,
+    sqlite3_bind_text(st, 4, index_type && *index_type ? index_type : "auto", -1,
                       SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
     if ((r = step_done(s, st, "adding a model", err)) != CLIPSEARCH_OK)
