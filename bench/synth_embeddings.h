@@ -140,7 +140,7 @@ static inline clipsearch_status synth_write_library(const char *db_file, const c
             CLIPSEARCH_OK)
         goto out;
     for (int64_t i = first; i < first + n; i++) {
-        char path[64], taken[20];
+        char path[64], taken[32];
         cs_file_meta m;
         int64_t id = 0;
         memset(&m, 0, sizeof m);

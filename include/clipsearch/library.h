@@ -404,6 +404,35 @@ clipsearch_status clipsearch_library_list_failures(
     clipsearch_library *lib, int (*fn)(const char *path, const char *reason, void *user),
     void *user, clipsearch_error *err);
 
+/* ---- export ------------------------------------------------------------------ */
+
+typedef enum clipsearch_export_format {
+    /* The layout clip-retrieval writes and autofaiss reads:
+     *   DIR/img_emb/img_emb_0.npy         float32 [N, dim] (NumPy format 1.0,
+     *                                     little endian, C order), L2-normalised
+     *   DIR/metadata/metadata_0.jsonl     N lines {"id", "path", "width",
+     *                                     "height", "taken" (null if unknown)},
+     *                                     line i describing row i */
+    CLIPSEARCH_EXPORT_NPY = 0,
+    /* DIR/embeddings.jsonl: N lines, the same fields plus "embedding": [dim
+     * numbers] (%.9g: each reads back as the exact float32). */
+    CLIPSEARCH_EXPORT_JSONL = 1
+} clipsearch_export_format;
+
+/*
+ * Writes every photo embedded with `model` (ordered by file id) to folder
+ * dir (created if absent) in `format`, from one snapshot of the database
+ * (an indexer may run meanwhile).  Each file is written under a temporary
+ * name and renamed when complete.  *n_out (may be NULL) gets the number of
+ * rows.  Paths are written as stored: bytes that are not valid UTF-8 are
+ * passed through.  Errors: CLIPSEARCH_ERR_IO (cannot write), database
+ * errors.
+ */
+clipsearch_status clipsearch_library_export(clipsearch_library *lib,
+                                            const clipsearch_library_model *model,
+                                            clipsearch_export_format format, const char *dir,
+                                            int64_t *n_out, clipsearch_error *err);
+
 #ifdef __cplusplus
 }
 #endif

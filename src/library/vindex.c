@@ -15,6 +15,7 @@
 #include <faiss/c_api/utils/distances_c.h>
 #include <libgen.h>
 #include <math.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,6 +293,7 @@ typedef struct ivf_share {
 static void *ivf_share_main(void *arg)
 {
     ivf_share *s = arg;
+    omp_set_num_threads(1); /* see cs_vindex_search_mode */
     s->rc = faiss_IndexIVF_search_preassigned(s->v->ivf, 1, s->query, s->k, s->assign,
                                               s->coarse, s->scores, s->ids, 0);
     return NULL;
@@ -415,10 +417,19 @@ clipsearch_status cs_vindex_search_mode(const cs_vindex *v, const float *query, 
                                         int exact, float *scores, int64_t *ids, int *n_out,
                                         clipsearch_error *err)
 {
-    int found = 0;
+    int found = 0, omp_threads;
+    clipsearch_status r = CLIPSEARCH_OK;
     *n_out = 0;
     if (k <= 0)
         return CLIPSEARCH_OK;
+    /* One query gains nothing from FAISS's OpenMP regions (they split over
+     * queries), but each still forms a team and meets at a barrier: with
+     * more runnable threads than cores, that costs a scheduler time slice
+     * (measured: 10,000-vector flat searches of 80-100 ms instead of ~2 on
+     * a busy 2-core machine).  One thread for this caller's regions; its
+     * setting is restored (other code on this thread may use OpenMP). */
+    omp_threads = omp_get_max_threads();
+    omp_set_num_threads(1);
     /* Exact search of one query: FAISS's own loop is scalar in Debian's
      * build (fvec_inner_product_ref); its BLAS path streams the vectors
      * through OpenBLAS instead, several times faster. */
@@ -426,12 +437,13 @@ clipsearch_status cs_vindex_search_mode(const cs_vindex *v, const float *query, 
     if (v->ivf) {
         int nlist = (int)faiss_IndexIVF_nlist(v->ivf);
         int lists = exact || v->nprobe <= 0 || v->nprobe > nlist ? nlist : v->nprobe;
-        clipsearch_status r = ivf_search(v, query, k, lists, scores, ids, err);
-        if (r != CLIPSEARCH_OK)
-            return r;
+        r = ivf_search(v, query, k, lists, scores, ids, err);
     } else if (faiss_Index_search(v->index, 1, query, k, scores, ids) != 0) {
-        return faiss_fail(err, "FAISS search");
+        r = faiss_fail(err, "FAISS search");
     }
+    omp_set_num_threads(omp_threads);
+    if (r != CLIPSEARCH_OK)
+        return r;
     /* FAISS pads missing results with id -1; they come last. */
     while (found < k && ids[found] >= 0)
         found++;
