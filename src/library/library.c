@@ -366,10 +366,12 @@ static clipsearch_status ensure_vindex(clipsearch_library *lib, int64_t model_id
             goto have;
         stale = v; /* its training may be reused */
         v = NULL;
-        /* An indexer is at work and saves a new index when it ends (or it
-         * would rebuild this one for every batch it commits): search the
-         * one it saved last, as the server does meanwhile. */
-        if (lib->read_only && tag.model_id == model_id && tag.dim == m.dim &&
+        /* An indexer is at work and saves a new index when it ends: a
+         * one-shot search (a handle without an index yet) uses the one it
+         * saved last instead of rebuilding it for every batch committed.
+         * A long-lived handle (the server) rebuilds from the database, at
+         * the pace its reuse_stale_index setting allows. */
+        if (lib->read_only && !lib->vi && tag.model_id == model_id && tag.dim == m.dim &&
             clipsearch_library_indexing(lib)) {
             snprintf(lib->note, sizeof lib->note,
                      "clipsearch-index is running: searched the vector index as it was last "
