@@ -32,15 +32,16 @@ for n in $SIZES; do
     cat vitb32/* "$lib"/* >/dev/null # page cache
     "$B/clipsearch" stats --db "$lib" | grep "index"
     for i in $(seq "$RUNS"); do
-        /usr/bin/time -f "%e %M" -o "$W/time.$i" \
+        /usr/bin/time -f "%e %M %U %S" -o "$W/time.$i" \
             "$B/clipsearch" --db "$lib" --model vitb32 "dog on a beach" >/dev/null
     done
     "$B/clipsearch" --db "$lib" --model vitb32 --timing "dog on a beach" 2>&1 >/dev/null |
         sed "s/^/one run: /"
-    cat "$W"/time.* | sort -n | awk -v n="$n" -v runs="$RUNS" '
-        { wall[NR] = $1; if ($2 > peak) peak = $2 }
-        END { p99 = int(NR * 0.99 + 0.999);
-              printf "%d photos, whole clipsearch process (auto index), %d runs: p50 %.2f s, p99 %.2f s, peak RSS %.0f MB\n",
-                     n, runs, wall[int((NR + 1) / 2)], wall[(p99 > NR) ? NR : p99], peak / 1024 }'
+    pct() { sort -n | awk -v q="$1" '{ v[NR] = $1 } END { i = int(NR * q + 0.999); if (i < 1) i = 1; print v[i] }'; }
+    echo "$n photos, whole clipsearch process (auto index), $RUNS runs:" \
+        "wall p50 $(awk '{ print $1 }' "$W"/time.* | pct 0.5) s," \
+        "p99 $(awk '{ print $1 }' "$W"/time.* | pct 0.99) s;" \
+        "CPU (user+sys) p50 $(awk '{ print $3 + $4 }' "$W"/time.* | pct 0.5) s;" \
+        "peak RSS $(awk '{ print int($2 / 1024) }' "$W"/time.* | pct 1) MB"
     rm -f "$W"/time.*
 done

@@ -217,17 +217,41 @@ static void to_public_model(const cs_model_row *m, clipsearch_library_model *out
     out->generation = m->generation;
 }
 
+static void vindex_path(const clipsearch_library *lib, int64_t model_id, char *buf,
+                        size_t size);
+
+/* m->n_embeddings of a row read without its count: from the index file's
+ * header when that file is of the model's current generation (it was
+ * built from exactly those vectors), else counted. */
+static void fill_count(clipsearch_library *lib, cs_model_row *m)
+{
+    cs_vindex_tag tag;
+    char path[PATH_MAX];
+    if (m->n_embeddings >= 0)
+        return;
+    vindex_path(lib, m->id, path, sizeof path);
+    if (cs_vindex_read_tag(path, &tag, NULL) == CLIPSEARCH_OK && tag.model_id == m->id &&
+        tag.generation == m->generation && tag.dim == m->dim && tag.count >= 0) {
+        m->n_embeddings = tag.count;
+        return;
+    }
+    if (cs_store_model_by_id(lib->store, m->id, m, NULL) != CLIPSEARCH_OK)
+        m->n_embeddings = 0;
+}
+
 clipsearch_status clipsearch_library_models(clipsearch_library *lib,
                                             clipsearch_library_model *models, int max,
                                             int *n, clipsearch_error *err)
 {
     cs_model_row *rows = NULL;
     size_t len = 0;
-    clipsearch_status r = cs_store_models(lib->store, &rows, &len, err);
+    clipsearch_status r = cs_store_models(lib->store, &rows, &len, 0, err);
     if (r != CLIPSEARCH_OK)
         return r;
-    for (size_t i = 0; i < len && (int)i < max; i++)
+    for (size_t i = 0; i < len && (int)i < max; i++) {
+        fill_count(lib, &rows[i]);
         to_public_model(&rows[i], &models[i]);
+    }
     *n = (int)len;
     free(rows);
     return CLIPSEARCH_OK;
@@ -243,7 +267,9 @@ clipsearch_status clipsearch_library_find_model(clipsearch_library *lib,
     clipsearch_status r = cs_model_fingerprint(model_dir, fp, err);
     if (r != CLIPSEARCH_OK)
         return r;
-    r = cs_store_model_find(lib->store, fp, &row, err);
+    r = cs_store_model_find_light(lib->store, fp, &row, err);
+    if (r == CLIPSEARCH_OK)
+        fill_count(lib, &row);
     if (r == CLIPSEARCH_OK && row.n_embeddings > 0) {
         to_public_model(&row, out);
         return CLIPSEARCH_OK;
@@ -253,7 +279,7 @@ clipsearch_status clipsearch_library_find_model(clipsearch_library *lib,
         size_t n = 0;
         char names[512] = "";
         size_t at = 0;
-        if (cs_store_models(lib->store, &rows, &n, NULL) == CLIPSEARCH_OK) {
+        if (cs_store_models(lib->store, &rows, &n, 1, NULL) == CLIPSEARCH_OK) {
             for (size_t i = 0; i < n && at < sizeof names - 1; i++)
                 if (rows[i].n_embeddings > 0)
                     at += (size_t)snprintf(names + at, sizeof names - at, "%s%s (%lld photos)",
@@ -352,7 +378,9 @@ static clipsearch_status ensure_vindex(clipsearch_library *lib, int64_t model_id
     cs_vindex_tag tag;
     cs_vindex *v = NULL, *stale = NULL;
     char path[PATH_MAX];
-    clipsearch_status r = cs_store_model_by_id(lib->store, model_id, &m, err);
+    /* No count of the embeddings (30 ms at a million): the generation
+     * changes whenever the set of vectors does. */
+    clipsearch_status r = cs_store_model_by_id_light(lib->store, model_id, &m, err);
     if (r != CLIPSEARCH_OK)
         return r;
     if (lib->vi && lib->vi_model == model_id && lib->vi_generation == m.generation)
@@ -361,8 +389,7 @@ static clipsearch_status ensure_vindex(clipsearch_library *lib, int64_t model_id
     /* A prefetched index is checked against the database like a read one. */
     if ((v = take_prefetched(lib, model_id, &tag)) != NULL ||
         cs_vindex_read(path, &tag, &v, NULL) == CLIPSEARCH_OK) {
-        if (tag.model_id == model_id && tag.generation == m.generation &&
-            tag.count == m.n_embeddings && tag.dim == m.dim)
+        if (tag.model_id == model_id && tag.generation == m.generation && tag.dim == m.dim)
             goto have;
         stale = v; /* its training may be reused */
         v = NULL;
@@ -375,8 +402,8 @@ static clipsearch_status ensure_vindex(clipsearch_library *lib, int64_t model_id
             clipsearch_library_indexing(lib)) {
             snprintf(lib->note, sizeof lib->note,
                      "clipsearch-index is running: searched the vector index as it was last "
-                     "saved (%lld photos; the library has %lld now)",
-                     (long long)tag.count, (long long)m.n_embeddings);
+                     "saved (%lld photos); photos added since are found when it ends",
+                     (long long)tag.count);
             v = stale;
             stale = NULL;
             m.generation = tag.generation; /* re-checked at the next search */
@@ -512,7 +539,7 @@ clipsearch_status clipsearch_library_index_info(clipsearch_library *lib,
     if (!lib || !model || !info)
         return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "NULL argument");
     memset(info, 0, sizeof *info);
-    if ((r = cs_store_model_by_id(lib->store, model->id, &m, err)) != CLIPSEARCH_OK)
+    if ((r = cs_store_model_by_id_light(lib->store, model->id, &m, err)) != CLIPSEARCH_OK)
         return r;
     snprintf(info->setting, sizeof info->setting, "%s", m.index_type);
     vindex_path(lib, model->id, path, sizeof path);
@@ -524,8 +551,7 @@ clipsearch_status clipsearch_library_index_info(clipsearch_library *lib,
     info->nprobe = info->nlist > 0 && tag.nprobe < info->nlist ? tag.nprobe : 0;
     info->exact = !strcmp(tag.factory, "Flat") || (info->nlist > 0 && info->nprobe == 0);
     info->count = tag.count;
-    info->current = tag.model_id == m.id && tag.generation == m.generation &&
-                    tag.count == m.n_embeddings && tag.dim == m.dim;
+    info->current = tag.model_id == m.id && tag.generation == m.generation && tag.dim == m.dim;
     if (stat(path, &sb) == 0)
         info->file_bytes = (int64_t)sb.st_size;
     return CLIPSEARCH_OK;
@@ -888,8 +914,9 @@ clipsearch_status clipsearch_library_refresh_model(clipsearch_library *lib,
     clipsearch_status r;
     if (!lib || !model)
         return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "NULL argument");
-    if ((r = cs_store_model_by_id(lib->store, model->id, &m, err)) != CLIPSEARCH_OK)
+    if ((r = cs_store_model_by_id_light(lib->store, model->id, &m, err)) != CLIPSEARCH_OK)
         return r;
+    fill_count(lib, &m);
     model->generation = m.generation;
     model->n_embeddings = m.n_embeddings;
     return CLIPSEARCH_OK;
