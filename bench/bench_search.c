@@ -16,6 +16,8 @@
  *   recall   recall@10 against brute-force float32 search (every embedding
  *            read from the database, exact inner products in double).
  * One line per type, and with --json one JSON object per type as well.
+ * BENCH_NPROBE=N in the environment makes the searches scan N lists of an
+ * IVF index instead of its own setting (to tune the automatic choice).
  *
  * With --model the library carries the model's fingerprint and dimension,
  * so `clipsearch --db DIR --model DIR QUERY` searches it like a real one;
@@ -144,6 +146,8 @@ static int search_child(const char *db, int64_t model_id, const char *qfile)
     fclose(f);
     lp.read_only = 1;
     sp.limit = K;
+    if (getenv("BENCH_NPROBE"))
+        sp.nprobe = atoi(getenv("BENCH_NPROBE"));
     t0 = bench_now();
     if (clipsearch_library_open(db, &lp, &lib, &err) != CLIPSEARCH_OK ||
         clipsearch_library_models(lib, models, 8, &nm, &err) != CLIPSEARCH_OK)

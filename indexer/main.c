@@ -50,7 +50,7 @@ static void usage(FILE *f)
             "  --exclude GLOB      skip files and folders matching GLOB (repeatable)\n"
             "  --follow-symlinks   follow symbolic links (cycles are detected)\n"
             "  --index-type TYPE   auto (default): chosen by library size, exact up to\n"
-            "                      262,144 photos, then an approximate IVF re-ranked\n"
+            "                      131,071 photos, then an approximate IVF re-ranked\n"
             "                      exactly (see clipsearch stats); or a FAISS index\n"
             "                      factory string that forces a type: Flat (exact),\n"
             "                      IVF1024,SQfp16, HNSW32, IVF1024,PQ32 ...\n"

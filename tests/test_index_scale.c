@@ -114,9 +114,9 @@ static void test_auto_policy(void)
     cs_vindex_auto(CS_VINDEX_AUTO_EXACT_MAX, f, sizeof f, &np);
     CHECK(!strncmp(f, "IVF", 3) && np > 0 && np < atoi(f + 3), "approximate: %s %d", f, np);
     cs_vindex_auto(1000000, f, sizeof f, &np);
-    CHECK(!strcmp(f, "IVF1024,SQfp16") && np == 64, "1M: %s %d", f, np);
+    CHECK(!strcmp(f, "IVF1024,SQfp16") && np == 16, "1M: %s %d", f, np);
     cs_vindex_auto(10000000, f, sizeof f, &np);
-    CHECK(!strcmp(f, "IVF4096,SQfp16") && np == 256, "10M: %s %d", f, np);
+    CHECK(!strcmp(f, "IVF4096,SQfp16") && np == 64, "10M: %s %d", f, np);
 
     /* Real libraries on both sides of the first switch. */
     if (make_lib("auto-small", 1000, 16, NULL, 1, dir, sizeof dir, &m) == 0 &&

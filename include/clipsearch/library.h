@@ -211,6 +211,8 @@ typedef struct clipsearch_search_params {
                                  in full, or, when its codes cannot rank exactly (PQ,
                                  HNSW), a float32 index is built in memory for this
                                  search).  0 (default): the index's own setting. */
+    int nprobe;               /* > 0: lists of an IVF index to scan, instead of the
+                                 index's own setting (benchmarks, tuning); 0: default */
 } clipsearch_search_params;
 
 clipsearch_search_params clipsearch_search_default_params(void);

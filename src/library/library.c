@@ -718,7 +718,8 @@ clipsearch_status clipsearch_library_search(clipsearch_library *lib,
             r = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
             goto out;
         }
-        if ((r = cs_vindex_search_mode(vi, q, k, params->exact, scores, ids, &got, err)) !=
+        if ((r = cs_vindex_search_mode(vi, q, k, params->exact, params->nprobe, scores, ids,
+                                       &got, err)) !=
             CLIPSEARCH_OK)
             goto out;
         for (int i = 0; i < got; i++) {

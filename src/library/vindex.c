@@ -103,7 +103,7 @@ void cs_vindex_auto(int64_t n, char *factory, size_t size, int *nprobe)
     }
     nlist = auto_nlist(n);
     snprintf(factory, size, "IVF%d,SQfp16", nlist);
-    *nprobe = n < CS_VINDEX_AUTO_EXACT_MAX ? 0 : (nlist / 16 > 16 ? nlist / 16 : 16);
+    *nprobe = n < CS_VINDEX_AUTO_EXACT_MAX ? 0 : (nlist / 64 > 16 ? nlist / 64 : 16);
 }
 
 /* Search-time knobs of approximate indexes; harmless on others. */
@@ -410,12 +410,12 @@ clipsearch_status cs_vindex_search(const cs_vindex *v, const float *query, int k
                                    float *scores, int64_t *ids, int *n_out,
                                    clipsearch_error *err)
 {
-    return cs_vindex_search_mode(v, query, k, 0, scores, ids, n_out, err);
+    return cs_vindex_search_mode(v, query, k, 0, 0, scores, ids, n_out, err);
 }
 
 clipsearch_status cs_vindex_search_mode(const cs_vindex *v, const float *query, int k,
-                                        int exact, float *scores, int64_t *ids, int *n_out,
-                                        clipsearch_error *err)
+                                        int exact, int nprobe, float *scores, int64_t *ids,
+                                        int *n_out, clipsearch_error *err)
 {
     int found = 0, omp_threads;
     clipsearch_status r = CLIPSEARCH_OK;
@@ -436,7 +436,8 @@ clipsearch_status cs_vindex_search_mode(const cs_vindex *v, const float *query, 
     faiss_set_distance_compute_blas_threshold(1);
     if (v->ivf) {
         int nlist = (int)faiss_IndexIVF_nlist(v->ivf);
-        int lists = exact || v->nprobe <= 0 || v->nprobe > nlist ? nlist : v->nprobe;
+        int want = nprobe > 0 ? nprobe : v->nprobe;
+        int lists = exact || want <= 0 || want > nlist ? nlist : want;
         r = ivf_search(v, query, k, lists, scores, ids, err);
     } else if (faiss_Index_search(v->index, 1, query, k, scores, ids) != 0) {
         r = faiss_fail(err, "FAISS search");

@@ -32,12 +32,14 @@ typedef struct cs_vindex cs_vindex;
  *   n < CS_VINDEX_AUTO_EXACT_MAX: "IVF<nlist>,SQfp16" scanned in full
  *     (every vector scored from its fp16 code, on all cores; the lists are
  *     memory-mapped, so nothing is copied) and re-ranked in float32: exact;
- *   above: the same index searching nprobe = max(16, nlist / 16) lists of
+ *   above: the same index searching nprobe = max(16, nlist / 64) lists of
  *     nlist (approximate, re-ranked), nlist the power of two near sqrt(n).
+ *     Measured on clustered synthetic data (bench_search, 1M photos, 1024
+ *     lists): recall@10 0.957 at 8 lists, 0.997 at 16, 1.000 at 64.
  * factory gets the factory string, *nprobe the lists searched (0: all). */
 #define CS_VINDEX_AUTO "auto"
 #define CS_VINDEX_AUTO_FLAT_MAX 32768
-#define CS_VINDEX_AUTO_EXACT_MAX 262144
+#define CS_VINDEX_AUTO_EXACT_MAX 131072
 void cs_vindex_auto(int64_t n, char *factory, size_t size, int *nprobe);
 
 /* Builds an index of n vectors vecs[n][dim] with ids[n].  factory is a FAISS
@@ -71,10 +73,11 @@ int cs_vindex_can_scan_exactly(const cs_vindex *v);
 clipsearch_status cs_vindex_search(const cs_vindex *v, const float *query, int k,
                                    float *scores, int64_t *ids, int *n_out,
                                    clipsearch_error *err);
-/* The same; exact = 1 scans every list of an IVF (no effect on others). */
+/* The same; exact = 1 scans every list of an IVF (no effect on others),
+ * nprobe > 0 that many lists instead of the index's setting. */
 clipsearch_status cs_vindex_search_mode(const cs_vindex *v, const float *query, int k,
-                                        int exact, float *scores, int64_t *ids, int *n_out,
-                                        clipsearch_error *err);
+                                        int exact, int nprobe, float *scores, int64_t *ids,
+                                        int *n_out, clipsearch_error *err);
 
 /* Writes v to path atomically: a temporary file in the same folder, fsync,
  * rename, fsync of the folder.  tag->count/dim/factory are taken from v.
