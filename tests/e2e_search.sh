@@ -255,5 +255,19 @@ check "search on a schema-1 library works ($out)" [ -n "$out" -a -e "$(echo "$ou
 v=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0])' "$OLD/library.sqlite3")
 check "the search upgraded the schema (now $v)" [ "$v" -gt 1 ]
 
+# ---- search at scale (issue 16): --exact, a missing index rebuilt once and saved --
+a=$("$CS" --db "$DB" --model "$M" "a photo" -n 5 --json)
+b=$("$CS" --db "$DB" --model "$M" "a photo" -n 5 --json --exact)
+check "--exact gives the same results on an exact index" [ -n "$a" -a "$a" = "$b" ]
+rm -f "$DB"/vectors-*.faiss
+out=$("$CS" --db "$DB" --model "$M" "a photo" -n 5 --json 2>"$T/err")
+check "search without an index file" [ "$out" = "$a" ]
+check "the rebuilt index was saved" ls "$DB"/vectors-*.faiss
+check "nothing to say when it was saved ($(cat "$T/err"))" [ ! -s "$T/err" ]
+"$CS" search --help 2>&1 | grep -q -- "--exact"
+check "--help explains --exact" [ $? -eq 0 ]
+"$CS" export --help | grep -q "img_emb_0.npy"
+check "export --help" [ $? -eq 0 ]
+
 echo "e2e_search: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]
