@@ -23,6 +23,7 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_preprocess(int argc, char **argv);
 int cmd_search(int argc, char **argv); /* argv[0] is "search" or the program name */
 int cmd_stats(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_learn(int argc, char **argv);

@@ -47,6 +47,8 @@ static void usage(FILE *f)
             "  -0, --null         absolute paths separated by NUL bytes (for xargs -0)\n"
             "  --json             one JSON object a line: rank, score, path (absolute),\n"
             "                     width, height, taken (null if unknown)\n"
+            "  --exact            score every photo, also in a library large enough for an\n"
+            "                     approximate index (slower; results are then exact)\n"
             "  --timing           print where the time went to standard error\n"
             "  --tag TAG          only photos tagged TAG (see 'clipsearch tag'); without a\n"
             "                     query, lists them (score = the tag's probability)\n"
@@ -168,7 +170,7 @@ static double now(void)
 
 enum { OPT_IMAGE = 256, OPT_ADD, OPT_SUBTRACT, OPT_THRESHOLD, OPT_IN, OPT_AFTER, OPT_BEFORE,
        OPT_PATHS, OPT_JSON, OPT_DB, OPT_MODEL, OPT_VOCAB, OPT_THREADS, OPT_TIMING, OPT_TAG,
-       OPT_CLASSIFIER };
+       OPT_CLASSIFIER, OPT_EXACT };
 
 int cmd_search(int argc, char **argv)
 {
@@ -189,6 +191,7 @@ int cmd_search(int argc, char **argv)
         {"vocab", required_argument, NULL, OPT_VOCAB},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"timing", no_argument, NULL, OPT_TIMING},
+        {"exact", no_argument, NULL, OPT_EXACT},
         {"classifier", required_argument, NULL, OPT_CLASSIFIER},
         {"tag", required_argument, NULL, OPT_TAG},
         {"help", no_argument, NULL, 'h'},
@@ -312,6 +315,9 @@ int cmd_search(int argc, char **argv)
             break;
         case OPT_TIMING:
             timing = 1;
+            break;
+        case OPT_EXACT:
+            qp.exact = 1;
             break;
         case OPT_CLASSIFIER:
             classifier = optarg;
@@ -451,6 +457,9 @@ int cmd_search(int argc, char **argv)
         if (mode == 0 && res->n == 0)
             fprintf(stderr, "clipsearch: no photo matched\n");
     }
+    if (clipsearch_library_note(clipsearch_searcher_library(s))[0])
+        fprintf(stderr, "clipsearch: note: %s\n",
+                clipsearch_library_note(clipsearch_searcher_library(s)));
     if (fflush(stdout) != 0) {
         fprintf(stderr, "clipsearch: writing the results: %s\n", strerror(errno));
         rc = CLI_EXIT_FAILURE;

@@ -73,6 +73,7 @@ int cmd_stats(int argc, char **argv)
     const char *db = NULL;
     int json = 0, failures = 0, n_models = 0, rc = CLI_EXIT_OK, c;
     char a[32], b[32], t[32];
+    clipsearch_index_info info[32];
 
     optind = 1;
     opterr = 0;
@@ -113,6 +114,12 @@ int cmd_stats(int argc, char **argv)
     }
     if (n_models > 32)
         n_models = 32;
+    for (int i = 0; i < n_models; i++)
+        if (clipsearch_library_index_info(lib, &models[i], &info[i], &err) != CLIPSEARCH_OK) {
+            cli_print_error(&err);
+            rc = CLI_EXIT_FAILURE;
+            goto out;
+        }
     if (json) {
         printf("{\"library\":");
         json_str(clipsearch_library_path(lib));
@@ -127,6 +134,13 @@ int cmd_stats(int argc, char **argv)
             printf(",\"dim\":%d,\"photos\":%lld,\"index_type\":", models[i].dim,
                    (long long)models[i].n_embeddings);
             json_str(models[i].index_type);
+            printf(",\"index\":{\"built\":");
+            json_str(info[i].built);
+            printf(",\"nlist\":%d,\"nprobe\":%d,\"exact\":%s,\"vectors\":%lld,"
+                   "\"current\":%s,\"bytes\":%lld}",
+                   info[i].nlist, info[i].nprobe, info[i].exact ? "true" : "false",
+                   (long long)info[i].count, info[i].current ? "true" : "false",
+                   (long long)info[i].file_bytes);
             printf(",\"fingerprint\":");
             json_str(models[i].fingerprint);
             printf(",\"precision\":");
@@ -147,11 +161,21 @@ int cmd_stats(int argc, char **argv)
         printf("failures     %lld%s\n", (long long)stats.failures,
                stats.failures && !failures ? " (list them with --failures)" : "");
         printf("models       %d\n", n_models);
-        for (int i = 0; i < n_models; i++)
-            printf("  %-40s dim %d, %lld photos, index %s, precision %s, fingerprint %s\n",
+        for (int i = 0; i < n_models; i++) {
+            char how[160];
+            const clipsearch_index_info *x = &info[i];
+            if (!x->built[0])
+                snprintf(how, sizeof how, "no index file yet");
+            else if (x->nlist > 0 && x->nprobe > 0)
+                snprintf(how, sizeof how, "%s, approximate: %d of %d lists searched, re-ranked%s",
+                         x->built, x->nprobe, x->nlist, x->current ? "" : ", stale");
+            else
+                snprintf(how, sizeof how, "%s, exact%s", x->built, x->current ? "" : ", stale");
+            printf("  %-40s dim %d, %lld photos, index %s (%s), precision %s, fingerprint %s\n",
                    models[i].name, models[i].dim, (long long)models[i].n_embeddings,
-                   models[i].index_type, models[i].precision[0] ? models[i].precision : "-",
-                   models[i].fingerprint);
+                   models[i].index_type, how,
+                   models[i].precision[0] ? models[i].precision : "-", models[i].fingerprint);
+        }
         printf("on disk      %s (database %s, vector indexes %s)\n", t, a, b);
         if (stats.photos > 0)
             printf("per photo    %.0f bytes\n",

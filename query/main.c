@@ -14,6 +14,7 @@ static void usage(FILE *f)
             "commands:\n"
             "  search      the same as without a command (for queries that are command names)\n"
             "  stats       what the library holds: photos, failures, models, sizes\n"
+            "  export      the embeddings and metadata for other tools (.npy, JSON lines)\n"
             "  model       download and list CLIP models (model download, model list)\n"
             "  serve       the search page in a browser: a local web server\n"
             "  embed       print CLIP embeddings of images and texts as JSON lines\n"
@@ -77,6 +78,8 @@ int main(int argc, char **argv)
         return cmd_search(argc - 1, argv + 1);
     if (!strcmp(argv[1], "stats"))
         return cmd_stats(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "export"))
+        return cmd_export(argc - 1, argv + 1);
     if (!strcmp(argv[1], "classify"))
         return cmd_classify(argc - 1, argv + 1);
     if (!strcmp(argv[1], "tag"))

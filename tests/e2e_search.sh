@@ -223,12 +223,14 @@ out=$("$CS" stats --db "$DB")
 check "stats: exit 0" [ $? -eq 0 ]
 check "stats: photos" grep -q "^photos *$n_photos indexed" <<<"$out"
 check "stats: failures" grep -q "^failures *5" <<<"$out"
-check "stats: model and index type" grep -q "dim 64, $n_photos photos, index Flat" <<<"$out"
+check "stats: model and index type" grep -q "dim 64, $n_photos photos, index auto (Flat, exact)" <<<"$out"
 check "stats --json" python3 -c "
 import json,sys
 s=json.load(sys.stdin)
 assert s['photos'] == $n_photos and s['failures'] == 5, s
-assert s['models'][0]['index_type'] == 'Flat' and s['models'][0]['dim'] == 64
+assert s['models'][0]['index_type'] == 'auto' and s['models'][0]['dim'] == 64
+ix = s['models'][0]['index']
+assert ix['built'] == 'Flat' and ix['exact'] and ix['current'] and ix['vectors'] == $n_photos, ix
 assert s['database_bytes'] > 0 and s['index_bytes'] > 0
 " <<<"$("$CS" stats --db "$DB" --json)"
 check "stats --failures lists the broken files" [ "$("$CS" stats --db "$DB" --failures | grep -c "/broken/")" -eq 5 ]
@@ -256,6 +258,20 @@ out=$("$CS" --db "$OLD" --model "$M" "a photo" -n 1 --paths 2>&1)
 check "search on a schema-1 library works ($out)" [ -n "$out" -a -e "$(echo "$out" | head -1)" ]
 v=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0])' "$OLD/library.sqlite3")
 check "the search upgraded the schema (now $v)" [ "$v" -gt 1 ]
+
+# ---- search at scale (issue 16): --exact, a missing index rebuilt once and saved --
+a=$("$CS" --db "$DB" --model "$M" "a photo" -n 5 --json)
+b=$("$CS" --db "$DB" --model "$M" "a photo" -n 5 --json --exact)
+check "--exact gives the same results on an exact index" [ -n "$a" -a "$a" = "$b" ]
+rm -f "$DB"/vectors-*.faiss
+out=$("$CS" --db "$DB" --model "$M" "a photo" -n 5 --json 2>"$T/err")
+check "search without an index file" [ "$out" = "$a" ]
+check "the rebuilt index was saved" ls "$DB"/vectors-*.faiss
+check "nothing to say when it was saved ($(cat "$T/err"))" [ ! -s "$T/err" ]
+"$CS" search --help 2>&1 | grep -q -- "--exact"
+check "--help explains --exact" [ $? -eq 0 ]
+"$CS" export --help | grep -q "img_emb_0.npy"
+check "export --help" [ $? -eq 0 ]
 
 echo "e2e_search: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]

@@ -32,8 +32,11 @@ typedef struct clipsearch_library clipsearch_library;
 
 typedef struct clipsearch_library_params {
     /* 0: create the folder and database if absent, upgrade the schema.
-     * 1: never write (a search): fails with CLIPSEARCH_ERR_NOT_FOUND when
-     *    there is no library, and rebuilt vector indexes stay in memory. */
+     * 1: never write the database (a search): fails with
+     *    CLIPSEARCH_ERR_NOT_FOUND when there is no library.  A vector index
+     *    rebuilt because its file was missing or stale is still saved when
+     *    the folder is writable and no indexer is running (else
+     *    clipsearch_library_note says why not). */
     int read_only;
 } clipsearch_library_params;
 
@@ -222,6 +225,12 @@ typedef struct clipsearch_search_params {
                                  cost seconds per search): photos added meanwhile are
                                  missed, removed ones are left out.  0 (default):
                                  always the current state. */
+    int exact;                /* 1: score every photo (an approximate index is scanned
+                                 in full, or, when its codes cannot rank exactly (PQ,
+                                 HNSW), a float32 index is built in memory for this
+                                 search).  0 (default): the index's own setting. */
+    int nprobe;               /* > 0: lists of an IVF index to scan, instead of the
+                                 index's own setting (benchmarks, tuning); 0: default */
 } clipsearch_search_params;
 
 CLIPSEARCH_API
@@ -229,7 +238,9 @@ clipsearch_search_params clipsearch_search_default_params(void);
 
 typedef struct clipsearch_search_result {
     int64_t file_id;
-    float score;              /* inner product of normalised vectors (cosine) */
+    float score;              /* inner product of normalised vectors (cosine): always
+                                 computed from the stored float32 embeddings, also
+                                 when an approximate index found the photo */
     const char *path;         /* absolute; owned by the results */
     int width, height;        /* upright size, 0 if unknown */
     char taken[20];           /* EXIF capture time, "" if unknown */
@@ -298,6 +309,48 @@ CLIPSEARCH_API
 clipsearch_status clipsearch_library_sync_index(clipsearch_library *lib,
                                                 const clipsearch_library_model *model,
                                                 clipsearch_error *err);
+
+/* Rebuilds the model's vector index from the embeddings in the database,
+ * whatever the state of its file (missing, stale, damaged), and saves it
+ * atomically (what a repair runs).  The index type is the model's setting
+ * (models.index_type, "auto" by default); the trained coarse quantizer of a
+ * readable file of the same type is reused, otherwise it is trained anew.
+ * Allowed on a read-only handle when the library folder is writable: the
+ * index file is derived data and the database is only read.  Never replaces
+ * a file built from a newer state of the database (an indexer saving at
+ * the same time wins).  Errors: CLIPSEARCH_ERR_IO (cannot write the file),
+ * ERR_INDEX (FAISS), database errors. */
+clipsearch_status clipsearch_library_rebuild_index(clipsearch_library *lib,
+                                                   const clipsearch_library_model *model,
+                                                   clipsearch_error *err);
+
+/* The vector index of a model as it is on disk, for `clipsearch stats`. */
+typedef struct clipsearch_index_info {
+    char setting[64];   /* the model's index type: "auto" (chosen by library size) or
+                           the FAISS factory string --index-type forced */
+    char built[64];     /* the factory string of the index file ("Flat",
+                           "IVF256,SQfp16"...); "" when there is no readable file */
+    int nlist;          /* IVF lists (0: not an IVF) */
+    int nprobe;         /* lists a search scans (0: all of them) */
+    int exact;          /* 1: a search scores every photo (results are exact) */
+    int64_t count;      /* vectors in the file */
+    int current;        /* 1: the file matches the database (else the next search or
+                           indexing run rebuilds it) */
+    int64_t file_bytes; /* size of the file */
+} clipsearch_index_info;
+
+/* Reads the header of the model's index file (cheap).  A missing or
+ * unreadable file is not an error: built is "" and current 0. */
+clipsearch_status clipsearch_library_index_info(clipsearch_library *lib,
+                                                const clipsearch_library_model *model,
+                                                clipsearch_index_info *info,
+                                                clipsearch_error *err);
+
+/* What the last search on this handle wants the user to know, "" if
+ * nothing: that the vector index was rebuilt but could not be saved (and
+ * why), or that an indexer is running and the index searched is the one it
+ * saved last.  Valid until the next call on the handle. */
+const char *clipsearch_library_note(const clipsearch_library *lib);
 
 /* ---- single photos (what a server showing results needs) --------------- */
 
@@ -385,6 +438,35 @@ CLIPSEARCH_API
 clipsearch_status clipsearch_library_list_failures(
     clipsearch_library *lib, int (*fn)(const char *path, const char *reason, void *user),
     void *user, clipsearch_error *err);
+
+/* ---- export ------------------------------------------------------------------ */
+
+typedef enum clipsearch_export_format {
+    /* The layout clip-retrieval writes and autofaiss reads:
+     *   DIR/img_emb/img_emb_0.npy         float32 [N, dim] (NumPy format 1.0,
+     *                                     little endian, C order), L2-normalised
+     *   DIR/metadata/metadata_0.jsonl     N lines {"id", "path", "width",
+     *                                     "height", "taken" (null if unknown)},
+     *                                     line i describing row i */
+    CLIPSEARCH_EXPORT_NPY = 0,
+    /* DIR/embeddings.jsonl: N lines, the same fields plus "embedding": [dim
+     * numbers] (%.9g: each reads back as the exact float32). */
+    CLIPSEARCH_EXPORT_JSONL = 1
+} clipsearch_export_format;
+
+/*
+ * Writes every photo embedded with `model` (ordered by file id) to folder
+ * dir (created if absent) in `format`, from one snapshot of the database
+ * (an indexer may run meanwhile).  Each file is written under a temporary
+ * name and renamed when complete.  *n_out (may be NULL) gets the number of
+ * rows.  Paths are written as stored: bytes that are not valid UTF-8 are
+ * passed through.  Errors: CLIPSEARCH_ERR_IO (cannot write), database
+ * errors.
+ */
+clipsearch_status clipsearch_library_export(clipsearch_library *lib,
+                                            const clipsearch_library_model *model,
+                                            clipsearch_export_format format, const char *dir,
+                                            int64_t *n_out, clipsearch_error *err);
 
 #ifdef __cplusplus
 }

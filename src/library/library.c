@@ -45,6 +45,8 @@ struct clipsearch_library {
     char prefetch_path[PATH_MAX];
     cs_vindex *prefetched;    /* its result, NULL if unreadable */
     cs_vindex_tag prefetched_tag;
+    /* What the last search wants the user told (clipsearch_library_note). */
+    char note[1200];
 };
 
 static double now(void)
@@ -216,17 +218,41 @@ static void to_public_model(const cs_model_row *m, clipsearch_library_model *out
     snprintf(out->precision, sizeof out->precision, "%s", m->precision);
 }
 
+static void vindex_path(const clipsearch_library *lib, int64_t model_id, char *buf,
+                        size_t size);
+
+/* m->n_embeddings of a row read without its count: from the index file's
+ * header when that file is of the model's current generation (it was
+ * built from exactly those vectors), else counted. */
+static void fill_count(clipsearch_library *lib, cs_model_row *m)
+{
+    cs_vindex_tag tag;
+    char path[PATH_MAX];
+    if (m->n_embeddings >= 0)
+        return;
+    vindex_path(lib, m->id, path, sizeof path);
+    if (cs_vindex_read_tag(path, &tag, NULL) == CLIPSEARCH_OK && tag.model_id == m->id &&
+        tag.generation == m->generation && tag.dim == m->dim && tag.count >= 0) {
+        m->n_embeddings = tag.count;
+        return;
+    }
+    if (cs_store_model_by_id(lib->store, m->id, m, NULL) != CLIPSEARCH_OK)
+        m->n_embeddings = 0;
+}
+
 clipsearch_status clipsearch_library_models(clipsearch_library *lib,
                                             clipsearch_library_model *models, int max,
                                             int *n, clipsearch_error *err)
 {
     cs_model_row *rows = NULL;
     size_t len = 0;
-    clipsearch_status r = cs_store_models(lib->store, &rows, &len, err);
+    clipsearch_status r = cs_store_models(lib->store, &rows, &len, 0, err);
     if (r != CLIPSEARCH_OK)
         return r;
-    for (size_t i = 0; i < len && (int)i < max; i++)
+    for (size_t i = 0; i < len && (int)i < max; i++) {
+        fill_count(lib, &rows[i]);
         to_public_model(&rows[i], &models[i]);
+    }
     *n = (int)len;
     free(rows);
     return CLIPSEARCH_OK;
@@ -242,7 +268,9 @@ clipsearch_status clipsearch_library_find_model(clipsearch_library *lib,
     clipsearch_status r = cs_model_fingerprint(model_dir, fp, err);
     if (r != CLIPSEARCH_OK)
         return r;
-    r = cs_store_model_find(lib->store, fp, &row, err);
+    r = cs_store_model_find_light(lib->store, fp, &row, err);
+    if (r == CLIPSEARCH_OK)
+        fill_count(lib, &row);
     if (r == CLIPSEARCH_OK && row.n_embeddings > 0) {
         to_public_model(&row, out);
         return CLIPSEARCH_OK;
@@ -252,7 +280,7 @@ clipsearch_status clipsearch_library_find_model(clipsearch_library *lib,
         size_t n = 0;
         char names[512] = "";
         size_t at = 0;
-        if (cs_store_models(lib->store, &rows, &n, NULL) == CLIPSEARCH_OK) {
+        if (cs_store_models(lib->store, &rows, &n, 1, NULL) == CLIPSEARCH_OK) {
             for (size_t i = 0; i < n && at < sizeof names - 1; i++)
                 if (rows[i].n_embeddings > 0)
                     at += (size_t)snprintf(names + at, sizeof names - at, "%s%s (%lld photos)",
@@ -340,17 +368,20 @@ static clipsearch_status ensure_vindex_for_search(clipsearch_library *lib, int64
     return ensure_vindex(lib, model_id, 1, err);
 }
 
+static clipsearch_status cs_library_build_index(clipsearch_library *lib, const cs_model_row *m,
+                                                const cs_vindex *reuse, cs_vindex **out,
+                                                clipsearch_error *err);
+
 static clipsearch_status ensure_vindex(clipsearch_library *lib, int64_t model_id, int save,
                                        clipsearch_error *err)
 {
     cs_model_row m;
     cs_vindex_tag tag;
-    cs_vindex *v = NULL;
+    cs_vindex *v = NULL, *stale = NULL;
     char path[PATH_MAX];
-    int64_t *ids = NULL;
-    float *vecs = NULL;
-    size_t n = 0;
-    clipsearch_status r = cs_store_model_by_id(lib->store, model_id, &m, err);
+    /* No count of the embeddings (30 ms at a million): the generation
+     * changes whenever the set of vectors does. */
+    clipsearch_status r = cs_store_model_by_id_light(lib->store, model_id, &m, err);
     if (r != CLIPSEARCH_OK)
         return r;
     if (lib->vi && lib->vi_model == model_id && lib->vi_generation == m.generation)
@@ -359,27 +390,54 @@ static clipsearch_status ensure_vindex(clipsearch_library *lib, int64_t model_id
     /* A prefetched index is checked against the database like a read one. */
     if ((v = take_prefetched(lib, model_id, &tag)) != NULL ||
         cs_vindex_read(path, &tag, &v, NULL) == CLIPSEARCH_OK) {
-        if (tag.model_id == model_id && tag.generation == m.generation &&
-            tag.count == m.n_embeddings && tag.dim == m.dim)
+        if (tag.model_id == model_id && tag.generation == m.generation && tag.dim == m.dim)
             goto have;
-        cs_vindex_free(v); /* stale: rebuild */
+        stale = v; /* its training may be reused */
         v = NULL;
+        /* An indexer is at work and saves a new index when it ends: a
+         * one-shot search (a handle without an index yet) uses the one it
+         * saved last instead of rebuilding it for every batch committed.
+         * A long-lived handle (the server) rebuilds from the database, at
+         * the pace its reuse_stale_index setting allows. */
+        if (lib->read_only && !lib->vi && tag.model_id == model_id && tag.dim == m.dim &&
+            clipsearch_library_indexing(lib)) {
+            snprintf(lib->note, sizeof lib->note,
+                     "clipsearch-index is running: searched the vector index as it was last "
+                     "saved (%lld photos); photos added since are found when it ends",
+                     (long long)tag.count);
+            v = stale;
+            stale = NULL;
+            m.generation = tag.generation; /* re-checked at the next search */
+            goto have;
+        }
     }
-    if ((r = cs_store_embeddings_all(lib->store, model_id, m.dim, &ids, &vecs, &n, err)) !=
-        CLIPSEARCH_OK)
-        return r;
-    r = cs_vindex_build(m.index_type, m.dim, ids, vecs, n, &v, err);
-    free(ids);
-    free(vecs);
+    r = cs_library_build_index(lib, &m, stale, &v, err);
+    cs_vindex_free(stale);
     if (r != CLIPSEARCH_OK)
         return r;
-    if (save && !lib->read_only) {
+    if (save) {
         memset(&tag, 0, sizeof tag);
         tag.model_id = model_id;
         tag.generation = m.generation;
-        if ((r = cs_vindex_write(v, path, &tag, err)) != CLIPSEARCH_OK) {
-            cs_vindex_free(v);
-            return r;
+        if (!lib->read_only) {
+            if ((r = cs_vindex_write(v, path, &tag, err)) != CLIPSEARCH_OK) {
+                cs_vindex_free(v);
+                return r;
+            }
+        } else if (clipsearch_library_indexing(lib)) {
+            snprintf(lib->note, sizeof lib->note,
+                     "the vector index was rebuilt from the database for this search and not "
+                     "saved: clipsearch-index is running and saves it when it ends");
+        } else {
+            /* A search after a crash (or a deleted index file): save what was
+             * rebuilt, so that only this search pays for it.  The write is
+             * atomic and never replaces a newer index (cs_vindex_write). */
+            clipsearch_error e2 = {0};
+            if (cs_vindex_write(v, path, &tag, &e2) != CLIPSEARCH_OK)
+                snprintf(lib->note, sizeof lib->note,
+                         "the vector index was rebuilt from the database but could not be "
+                         "saved, so the next search rebuilds it again: %.600s",
+                         e2.message);
         }
     }
 have:
@@ -388,6 +446,26 @@ have:
     lib->vi_model = model_id;
     lib->vi_generation = m.generation;
     return CLIPSEARCH_OK;
+}
+
+/* Builds the index of model m from every embedding in the database (the
+ * caller holds a transaction). */
+static clipsearch_status cs_library_build_index(clipsearch_library *lib, const cs_model_row *m,
+                                                const cs_vindex *reuse, cs_vindex **out,
+                                                clipsearch_error *err)
+{
+    int64_t *ids = NULL;
+    float *vecs = NULL;
+    size_t n = 0;
+    clipsearch_status r;
+    *out = NULL;
+    if ((r = cs_store_embeddings_all(lib->store, m->id, m->dim, &ids, &vecs, &n, err)) !=
+        CLIPSEARCH_OK)
+        return r;
+    r = cs_vindex_build_reusing(m->index_type, m->dim, ids, vecs, n, reuse, out, err);
+    free(ids);
+    free(vecs);
+    return r;
 }
 
 clipsearch_status clipsearch_library_sync_index(clipsearch_library *lib,
@@ -406,6 +484,83 @@ clipsearch_status clipsearch_library_sync_index(clipsearch_library *lib,
     r = ensure_vindex(lib, model->id, 1, err);
     cs_store_rollback(lib->store);
     return r;
+}
+
+clipsearch_status clipsearch_library_rebuild_index(clipsearch_library *lib,
+                                                   const clipsearch_library_model *model,
+                                                   clipsearch_error *err)
+{
+    cs_model_row m;
+    cs_vindex_tag tag;
+    cs_vindex *v = NULL, *old = NULL;
+    char path[PATH_MAX];
+    clipsearch_status r;
+    if (!lib || !model)
+        return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "NULL argument to rebuild");
+    cs_vindex_free(take_prefetched(lib, -1, &tag));
+    if ((r = cs_store_begin_read(lib->store, err)) != CLIPSEARCH_OK)
+        return r;
+    if ((r = cs_store_model_by_id(lib->store, model->id, &m, err)) != CLIPSEARCH_OK)
+        goto out;
+    vindex_path(lib, model->id, path, sizeof path);
+    /* A readable file of the same type lends its training; a damaged one is
+     * simply replaced. */
+    if (cs_vindex_read(path, &tag, &old, NULL) != CLIPSEARCH_OK)
+        old = NULL;
+    r = cs_library_build_index(lib, &m, old, &v, err);
+    cs_vindex_free(old);
+    if (r != CLIPSEARCH_OK)
+        goto out;
+    memset(&tag, 0, sizeof tag);
+    tag.model_id = m.id;
+    tag.generation = m.generation;
+    if ((r = cs_vindex_write(v, path, &tag, err)) != CLIPSEARCH_OK) {
+        cs_vindex_free(v);
+        goto out;
+    }
+    cs_vindex_free(lib->vi);
+    lib->vi = v;
+    lib->vi_model = m.id;
+    lib->vi_generation = m.generation;
+out:
+    cs_store_rollback(lib->store);
+    return r;
+}
+
+clipsearch_status clipsearch_library_index_info(clipsearch_library *lib,
+                                                const clipsearch_library_model *model,
+                                                clipsearch_index_info *info,
+                                                clipsearch_error *err)
+{
+    cs_model_row m;
+    cs_vindex_tag tag;
+    char path[PATH_MAX];
+    clipsearch_status r;
+    struct stat sb;
+    if (!lib || !model || !info)
+        return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "NULL argument");
+    memset(info, 0, sizeof *info);
+    if ((r = cs_store_model_by_id_light(lib->store, model->id, &m, err)) != CLIPSEARCH_OK)
+        return r;
+    snprintf(info->setting, sizeof info->setting, "%s", m.index_type);
+    vindex_path(lib, model->id, path, sizeof path);
+    if (cs_vindex_read_tag(path, &tag, NULL) != CLIPSEARCH_OK)
+        return CLIPSEARCH_OK;
+    snprintf(info->built, sizeof info->built, "%s", tag.factory);
+    if (!strncmp(tag.factory, "IVF", 3))
+        info->nlist = atoi(tag.factory + 3);
+    info->nprobe = info->nlist > 0 && tag.nprobe < info->nlist ? tag.nprobe : 0;
+    info->exact = !strcmp(tag.factory, "Flat") || (info->nlist > 0 && info->nprobe == 0);
+    info->count = tag.count;
+    info->current = tag.model_id == m.id && tag.generation == m.generation && tag.dim == m.dim;
+    if (stat(path, &sb) == 0)
+        info->file_bytes = (int64_t)sb.st_size;
+    return CLIPSEARCH_OK;
+}
+
+const char *clipsearch_library_note(const clipsearch_library *lib)
+{
+    return lib ? lib->note : "";
 }
 
 /* ---- search --------------------------------------------------------------- */
@@ -460,6 +615,27 @@ int cs_library_result_from_row(sqlite3_stmt *row, const clipsearch_search_params
     return 1;
 }
 
+static int cmp_result(const void *a, const void *b)
+{
+    const clipsearch_search_result *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return (x->file_id > y->file_id) - (x->file_id < y->file_id);
+}
+
+/* A "Flat" index of every embedding, for --exact on an index whose codes
+ * cannot rank exactly (PQ, HNSW...): slow, never saved. */
+static clipsearch_status exact_fallback(clipsearch_library *lib, int64_t model_id,
+                                        cs_vindex **out, clipsearch_error *err)
+{
+    cs_model_row m;
+    clipsearch_status r = cs_store_model_by_id(lib->store, model_id, &m, err);
+    if (r != CLIPSEARCH_OK)
+        return r;
+    snprintf(m.index_type, sizeof m.index_type, "Flat");
+    return cs_library_build_index(lib, &m, NULL, out, err);
+}
+
 clipsearch_status clipsearch_library_search(clipsearch_library *lib,
                                             const clipsearch_library_model *model,
                                             const float *query,
@@ -470,13 +646,16 @@ clipsearch_status clipsearch_library_search(clipsearch_library *lib,
     clipsearch_search_params dp = clipsearch_search_default_params();
     clipsearch_search_results *res = NULL;
     sqlite3_stmt *st = NULL;
-    float *q = NULL, *scores = NULL;
+    float *q = NULL, *scores = NULL, *vec = NULL;
     int64_t *ids = NULL, total;
-    int k, found = 0, filtering;
+    cs_vindex *flat = NULL;
+    const cs_vindex *vi;
+    int k, filtering, rerank;
     clipsearch_status r;
     if (!lib || !model || !query || !out)
         return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "NULL argument to search");
     *out = NULL;
+    lib->note[0] = '\0';
     if (!params)
         params = &dp;
     if (params->limit <= 0)
@@ -486,9 +665,20 @@ clipsearch_status clipsearch_library_search(clipsearch_library *lib,
     if ((r = ensure_vindex_for_search(lib, model->id, params->reuse_stale_index, err)) !=
         CLIPSEARCH_OK)
         goto out;
+    vi = lib->vi;
+    if (params->exact && !cs_vindex_can_scan_exactly(vi)) {
+        if ((r = exact_fallback(lib, model->id, &flat, err)) != CLIPSEARCH_OK)
+            goto out;
+        vi = flat;
+    }
+    /* Scores of any index but a float32 one are recomputed from the stored
+     * float32 embeddings: every score shown is an exact cosine, and the
+     * order among the candidates is exact. */
+    rerank = !cs_vindex_scores_exact(vi);
     q = malloc((size_t)model->dim * sizeof *q);
+    vec = malloc((size_t)model->dim * sizeof *vec);
     res = calloc(1, sizeof *res);
-    if (!q || !res || !(res->items = calloc((size_t)params->limit, sizeof *res->items))) {
+    if (!q || !vec || !res) {
         r = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
         goto out;
     }
@@ -500,49 +690,84 @@ clipsearch_status clipsearch_library_search(clipsearch_library *lib,
         r = cs_store_error(lib->store, err, "preparing a search");
         goto out;
     }
-    total = cs_vindex_count(lib->vi);
+    total = cs_vindex_count(vi);
     filtering = params->under || params->taken_after || params->taken_before;
-    /* Filters are applied after FAISS: ask for more until enough pass. */
+    /* Filters are applied after FAISS: ask for more until enough pass.
+     * Re-ranking looks at 100 candidates beyond the limit (or twice the
+     * limit): the approximate order only has to bring the true top results
+     * among them. */
     k = params->limit;
+    if (rerank)
+        k += params->limit > 100 ? params->limit : 100;
     if (filtering && k < 64)
         k = 64;
     for (;;) {
-        int got = 0;
+        int got = 0, n = 0;
         if (k > total)
             k = (int)(total > INT_MAX ? INT_MAX : total);
         free(scores);
         free(ids);
+        for (int i = 0; i < res->n; i++)
+            free((char *)res->items[i].path);
+        free(res->items);
+        res->items = NULL;
+        res->n = 0;
         scores = malloc((size_t)(k > 0 ? k : 1) * sizeof *scores);
         ids = malloc((size_t)(k > 0 ? k : 1) * sizeof *ids);
-        if (!scores || !ids) {
+        res->items = calloc((size_t)(k > params->limit ? k : params->limit), sizeof *res->items);
+        if (!scores || !ids || !res->items) {
             r = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
             goto out;
         }
-        if ((r = cs_vindex_search(lib->vi, q, k, scores, ids, &got, err)) != CLIPSEARCH_OK)
+        if ((r = cs_vindex_search_mode(vi, q, k, params->exact, params->nprobe, scores, ids,
+                                       &got, err)) !=
+            CLIPSEARCH_OK)
             goto out;
-        for (int i = 0; i < res->n; i++)
-            free((char *)res->items[i].path);
-        res->n = 0;
-        found = 0;
-        for (int i = 0; i < got && res->n < params->limit; i++) {
+        for (int i = 0; i < got; i++) {
             int kept;
-            if (scores[i] < params->min_score)
+            if (!rerank && (scores[i] < params->min_score || n >= params->limit))
                 break;
             sqlite3_reset(st);
             sqlite3_bind_int64(st, 1, ids[i]);
             if (sqlite3_step(st) != SQLITE_ROW)
-                continue; /* cannot happen within one snapshot; be safe */
-            kept = cs_library_result_from_row(st, params, ids[i], scores[i],
-                                              &res->items[res->n], err);
+                continue; /* a stale index (an indexer is running) */
+            kept = cs_library_result_from_row(st, params, ids[i], scores[i], &res->items[n],
+                                              err);
             if (kept < 0) {
                 r = CLIPSEARCH_ERR_OUT_OF_MEMORY;
                 goto out;
             }
-            res->n += kept;
+            if (kept && rerank) {
+                double dot = 0;
+                r = cs_store_embedding_get(lib->store, ids[i], model->id, vec, model->dim, err);
+                if (r == CLIPSEARCH_ERR_NOT_FOUND) { /* stale index */
+                    free((char *)res->items[n].path);
+                    memset(&res->items[n], 0, sizeof res->items[n]);
+                    r = CLIPSEARCH_OK;
+                    continue;
+                }
+                if (r != CLIPSEARCH_OK)
+                    goto out;
+                for (int j = 0; j < model->dim; j++)
+                    dot += (double)q[j] * vec[j];
+                res->items[n].score = (float)dot;
+            }
+            n += kept;
         }
-        found = res->n;
-        if (found >= params->limit || k >= total || got < k ||
-            (got > 0 && scores[got - 1] < params->min_score))
+        if (rerank) {
+            int w = 0;
+            qsort(res->items, (size_t)n, sizeof *res->items, cmp_result);
+            for (int i = 0; i < n; i++) {
+                if (w < params->limit && res->items[i].score >= params->min_score)
+                    res->items[w++] = res->items[i];
+                else
+                    free((char *)res->items[i].path);
+            }
+            n = w;
+        }
+        res->n = n;
+        if (n >= params->limit || k >= total || got < k ||
+            (got > 0 && scores[got - 1] < params->min_score - (rerank ? 0.05f : 0.0f)))
             break;
         k = k > INT_MAX / 4 ? INT_MAX : k * 4;
     }
@@ -552,7 +777,9 @@ out:
     sqlite3_finalize(st);
     cs_store_rollback(lib->store);
     clipsearch_search_results_free(res);
+    cs_vindex_free(flat);
     free(q);
+    free(vec);
     free(scores);
     free(ids);
     return r;
@@ -689,8 +916,9 @@ clipsearch_status clipsearch_library_refresh_model(clipsearch_library *lib,
     clipsearch_status r;
     if (!lib || !model)
         return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "NULL argument");
-    if ((r = cs_store_model_by_id(lib->store, model->id, &m, err)) != CLIPSEARCH_OK)
+    if ((r = cs_store_model_by_id_light(lib->store, model->id, &m, err)) != CLIPSEARCH_OK)
         return r;
+    fill_count(lib, &m);
     model->generation = m.generation;
     model->n_embeddings = m.n_embeddings;
     return CLIPSEARCH_OK;

@@ -140,6 +140,18 @@ static const char *const migration_3[] = {
 };
 
 static const char *const migration_4[] = {
+    "-- 0004_auto_index.sql: the vector index type is chosen by library size.\n",
+    "-- 'auto' (see vindex.h: float32 Flat for small libraries, an fp16 IVF scanned\n",
+    "-- in full, then searched approximately for large ones, always re-ranked in\n",
+    "-- float32) replaces the old default 'Flat', which was nobody's choice: before\n",
+    "-- this version every library was Flat unless --index-type said otherwise.\n",
+    "-- A type forced with clipsearch-index --index-type is kept.\n",
+    "UPDATE models SET index_type = 'auto', generation = generation + 1\n",
+    "    WHERE index_type = 'Flat';\n",
+    0
+};
+
+static const char *const migration_5[] = {
     "-- 0005_precision.sql: the number format of the image tower's matrix\n",
     "-- products that made each model's embeddings (issue 12): 'fp32', 'bf16',\n",
     "-- or 'mixed' when indexing runs of both added photos; NULL: none yet.\n",
@@ -155,6 +167,7 @@ const cs_schema_migration cs_schema_migrations[] = {
     {1, "0001_initial.sql", migration_1},
     {2, "0002_classify.sql", migration_2},
     {3, "0003_classifiers.sql", migration_3},
-    {5, "0005_precision.sql", migration_4},
+    {4, "0004_auto_index.sql", migration_4},
+    {5, "0005_precision.sql", migration_5},
     {0, 0, 0}
 };

@@ -82,8 +82,15 @@ clipsearch_status cs_store_model_find(cs_store *s, const char *fingerprint,
                                       cs_model_row *out, clipsearch_error *err);
 clipsearch_status cs_store_model_by_id(cs_store *s, int64_t id, cs_model_row *out,
                                        clipsearch_error *err);
-/* All models, ordered by id; *rows is malloc'd (free()). */
-clipsearch_status cs_store_models(cs_store *s, cs_model_row **rows, size_t *n,
+/* The same without counting the model's embeddings (n_embeddings = -1):
+ * the count walks an index of every embedding. */
+clipsearch_status cs_store_model_find_light(cs_store *s, const char *fingerprint,
+                                            cs_model_row *out, clipsearch_error *err);
+clipsearch_status cs_store_model_by_id_light(cs_store *s, int64_t id, cs_model_row *out,
+                                             clipsearch_error *err);
+/* All models, ordered by id; *rows is malloc'd (free()).  counts = 0:
+ * n_embeddings = -1 (not counted). */
+clipsearch_status cs_store_models(cs_store *s, cs_model_row **rows, size_t *n, int counts,
                                   clipsearch_error *err);
 /* generation += 1 for one model (model_id > 0) or all (model_id == 0). */
 clipsearch_status cs_store_model_bump(cs_store *s, int64_t model_id, clipsearch_error *err);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,12 @@ struct clipsearch_searcher {
     clipsearch_context *text_ctx, *vision_ctx;
     clipsearch_tokenizer *tok;
     clipsearch_searcher_times times;
+    /* The tokenizer read on a thread of its own from open on (parsing
+     * vocab.json and merges.txt costs about as much as mapping the text
+     * tower, and a one-shot search would otherwise do both in turn). */
+    pthread_t tok_thread;
+    int tok_loading;
+    clipsearch_tokenizer *tok_loaded;
 };
 
 clipsearch_searcher_params clipsearch_searcher_default_params(void)
@@ -106,10 +113,34 @@ clipsearch_searcher_params clipsearch_searcher_default_params(void)
     return p;
 }
 
+static void *tok_main(void *arg)
+{
+    clipsearch_searcher *s = arg;
+    if (clipsearch_tokenizer_load(s->vocab ? s->vocab : s->model_dir, &s->tok_loaded, NULL) !=
+        CLIPSEARCH_OK)
+        s->tok_loaded = NULL;
+    return NULL;
+}
+
+/* Waits for the background tokenizer, if any; NULL when it failed (the
+ * caller loads it again to get the error). */
+static clipsearch_tokenizer *take_tokenizer(clipsearch_searcher *s)
+{
+    clipsearch_tokenizer *t;
+    if (!s->tok_loading)
+        return NULL;
+    pthread_join(s->tok_thread, NULL);
+    s->tok_loading = 0;
+    t = s->tok_loaded;
+    s->tok_loaded = NULL;
+    return t;
+}
+
 void clipsearch_searcher_close(clipsearch_searcher *s)
 {
     if (!s)
         return;
+    clipsearch_tokenizer_free(take_tokenizer(s));
     clipsearch_context_free(s->text_ctx);
     clipsearch_context_free(s->vision_ctx);
     clipsearch_model_free(s->text_model);
@@ -245,6 +276,7 @@ clipsearch_status clipsearch_searcher_open(const clipsearch_searcher_params *par
     /* Read the vector index while the caller loads the model and embeds
      * the query: the two are the bulk of a one-shot search. */
     clipsearch_library_prefetch_index(s->lib, &s->model, NULL);
+    s->tok_loading = pthread_create(&s->tok_thread, NULL, tok_main, s) == 0;
     s->times.load_seconds += now() - t0;
     *out = s;
     return CLIPSEARCH_OK;
@@ -279,7 +311,7 @@ static clipsearch_status load_tower(clipsearch_searcher *s, int tower, clipsearc
     cp.max_batch = 1;
     if ((r = clipsearch_context_new(*m, &cp, c, err)) != CLIPSEARCH_OK)
         return r;
-    if (tower == CLIPSEARCH_TOWER_TEXT && !s->tok) {
+    if (tower == CLIPSEARCH_TOWER_TEXT && !s->tok && !(s->tok = take_tokenizer(s))) {
         const char *path = s->vocab ? s->vocab : s->model_dir;
         if ((r = clipsearch_tokenizer_load(path, &s->tok, err)) != CLIPSEARCH_OK) {
             if (!s->vocab)
