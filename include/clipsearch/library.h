@@ -320,6 +320,7 @@ clipsearch_status clipsearch_library_sync_index(clipsearch_library *lib,
  * a file built from a newer state of the database (an indexer saving at
  * the same time wins).  Errors: CLIPSEARCH_ERR_IO (cannot write the file),
  * ERR_INDEX (FAISS), database errors. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_rebuild_index(clipsearch_library *lib,
                                                    const clipsearch_library_model *model,
                                                    clipsearch_error *err);
@@ -341,6 +342,7 @@ typedef struct clipsearch_index_info {
 
 /* Reads the header of the model's index file (cheap).  A missing or
  * unreadable file is not an error: built is "" and current 0. */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_index_info(clipsearch_library *lib,
                                                 const clipsearch_library_model *model,
                                                 clipsearch_index_info *info,
@@ -350,6 +352,7 @@ clipsearch_status clipsearch_library_index_info(clipsearch_library *lib,
  * nothing: that the vector index was rebuilt but could not be saved (and
  * why), or that an indexer is running and the index searched is the one it
  * saved last.  Valid until the next call on the handle. */
+CLIPSEARCH_API
 const char *clipsearch_library_note(const clipsearch_library *lib);
 
 /* ---- single photos (what a server showing results needs) --------------- */
@@ -463,6 +466,7 @@ typedef enum clipsearch_export_format {
  * passed through.  Errors: CLIPSEARCH_ERR_IO (cannot write), database
  * errors.
  */
+CLIPSEARCH_API
 clipsearch_status clipsearch_library_export(clipsearch_library *lib,
                                             const clipsearch_library_model *model,
                                             clipsearch_export_format format, const char *dir,
