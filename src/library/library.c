@@ -132,6 +132,36 @@ static clipsearch_status make_dirs(const char *path, clipsearch_error *err)
     return r;
 }
 
+static int first_problem(const char *message, void *user)
+{
+    snprintf(user, 300, "%s", message);
+    return 1;
+}
+
+static int first_missing(const char *type, const char *name, const char *sql, void *user)
+{
+    (void)sql;
+    snprintf(user, 160, "%s '%s'", type, name);
+    return 1;
+}
+
+/* A table or index dropped from the database is damage that every later
+ * statement would trip over with a vaguer message: refuse the library at
+ * open instead (cheap: the schema is compared, not the data). */
+static clipsearch_status check_tables(clipsearch_library *lib, clipsearch_error *err)
+{
+    char what[160] = "";
+    int version = 0, missing = 0;
+    clipsearch_status r = cs_store_schema_version(lib->store, &version, err);
+    if (r == CLIPSEARCH_OK)
+        r = cs_store_schema_missing(lib->store, version, first_missing, what, &missing, err);
+    if (r == CLIPSEARCH_OK && missing)
+        r = cs_error_set(err, CLIPSEARCH_ERR_FORMAT,
+                         "%s: the library is damaged: %s is missing (run 'clipsearch check')",
+                         lib->db_path, what);
+    return r;
+}
+
 clipsearch_status clipsearch_library_open(const char *path,
                                           const clipsearch_library_params *params,
                                           clipsearch_library **out, clipsearch_error *err)
@@ -177,6 +207,8 @@ clipsearch_status clipsearch_library_open(const char *path,
         goto fail;
     }
     if ((r = cs_store_open(lib->db_path, lib->read_only, &lib->store, err)) != CLIPSEARCH_OK)
+        goto fail;
+    if ((r = check_tables(lib, err)) != CLIPSEARCH_OK)
         goto fail;
     *out = lib;
     return CLIPSEARCH_OK;
@@ -471,7 +503,7 @@ clipsearch_status clipsearch_library_search(clipsearch_library *lib,
     sqlite3_stmt *st = NULL;
     float *q = NULL, *scores = NULL;
     int64_t *ids = NULL, total;
-    int k, found = 0, filtering;
+    int k, found = 0, filtering, rc;
     clipsearch_status r;
     if (!lib || !model || !query || !out)
         return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "NULL argument to search");
@@ -529,8 +561,12 @@ clipsearch_status clipsearch_library_search(clipsearch_library *lib,
                 break;
             sqlite3_reset(st);
             sqlite3_bind_int64(st, 1, ids[i]);
-            if (sqlite3_step(st) != SQLITE_ROW)
-                continue; /* cannot happen within one snapshot; be safe */
+            if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+                if (rc == SQLITE_DONE)
+                    continue; /* cannot happen within one snapshot; be safe */
+                r = cs_store_error(lib->store, err, "reading a search result");
+                goto out;
+            }
             kept = cs_library_result_from_row(st, params, ids[i], scores[i],
                                               &res->items[res->n], err);
             if (kept < 0) {
@@ -1413,6 +1449,22 @@ clipsearch_status clipsearch_library_index(clipsearch_library *lib, const char *
         snprintf(name, sizeof name, "%s", base ? base + 1 : copy);
         free(copy);
     }
+    /* Writing into a damaged database could spread the damage: the quick
+     * check (every page and row, not the index contents) comes first. */
+    {
+        char first[300] = "";
+        int ok = 0;
+        if ((r = cs_store_integrity(lib->store, 1, first_problem, first, &ok, err)) !=
+            CLIPSEARCH_OK)
+            goto out;
+        if (!ok) {
+            r = cs_error_set(err, CLIPSEARCH_ERR_FORMAT,
+                             "%s: the library is damaged (%s): nothing was written; run "
+                             "'clipsearch check'",
+                             lib->db_path, first);
+            goto out;
+        }
+    }
     if ((r = cs_store_begin_write(lib->store, err)) != CLIPSEARCH_OK)
         goto out;
     r = cs_store_model_get_or_add(lib->store, name, mi->projection_dim, fp, params->index_type,
@@ -1574,3 +1626,9 @@ out:
 }
 
 cs_store *cs_library_store(clipsearch_library *lib) { return lib ? lib->store : NULL; }
+
+void cs_library_vindex_path(const clipsearch_library *lib, int64_t model_id, char *buf,
+                            size_t size)
+{
+    vindex_path(lib, model_id, buf, size);
+}

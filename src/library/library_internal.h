@@ -17,4 +17,7 @@ cs_store *cs_library_store(clipsearch_library *lib);
 int cs_library_result_from_row(sqlite3_stmt *row, const clipsearch_search_params *params,
                                int64_t file_id, float score, clipsearch_search_result *it,
                                clipsearch_error *err);
+/* The vector index file of a model: "<library>/vectors-<id>.faiss". */
+void cs_library_vindex_path(const clipsearch_library *lib, int64_t model_id, char *buf,
+                            size_t size);
 #endif
