@@ -245,6 +245,10 @@ keep = {"roots", "files", "models", "embeddings", "meta"}
 for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall():
     if name not in keep and not name.startswith("sqlite_"):
         db.execute('DROP TABLE "%s"' % name)
+# Columns added after schema 1 (0006: embeddings.generation) go too.
+cols = [r[1] for r in db.execute("PRAGMA table_info(embeddings)")]
+if "generation" in cols:
+    db.execute("ALTER TABLE embeddings DROP COLUMN generation")
 db.execute("PRAGMA user_version = 1")
 db.commit()
 PY

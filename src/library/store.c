@@ -2,7 +2,6 @@
 #include "store.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -333,18 +332,12 @@ static char *immutable_uri(const char *path)
     return u;
 }
 
-/* Damage SQLite would only notice when it reads the page concerned (maybe
- * never, for a search), caught before opening: not a regular file, a
- * header that is not SQLite's, a file shorter than its header says (a
- * truncation; unless the WAL holds pages, as while a checkpoint runs). */
+/* Not a regular file: refused before SQLite opens it (only stat(2): a
+ * separate open and close of the database file would drop the POSIX locks
+ * this process's other connections hold on it). */
 static clipsearch_status precheck_file(const char *path, clipsearch_error *err)
 {
     struct stat sb;
-    unsigned char h[100];
-    char wal[4200];
-    int fd;
-    ssize_t got;
-    uint32_t page_size, pages = 0;
     if (stat(path, &sb) != 0)
         return CLIPSEARCH_OK; /* absent: created, or SQLite says why not */
     if (S_ISDIR(sb.st_mode))
@@ -353,31 +346,43 @@ static clipsearch_status precheck_file(const char *path, clipsearch_error *err)
     if (!S_ISREG(sb.st_mode))
         return cs_error_set(err, CLIPSEARCH_ERR_FORMAT,
                             "%s is not a regular file, not a library database", path);
-    if (sb.st_size == 0)
-        return CLIPSEARCH_OK; /* an interrupted creation: judged by the caller */
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return CLIPSEARCH_OK; /* SQLite reports it */
-    got = read(fd, h, sizeof h);
-    close(fd);
-    if (got != (ssize_t)sizeof h || memcmp(h, "SQLite format 3", 16) != 0)
+    return CLIPSEARCH_OK;
+}
+
+/* Damage SQLite would only notice when it reads the page concerned (maybe
+ * never, for a search), caught at open: a header that is not SQLite's, a
+ * file shorter than its header says (a truncation; unless the WAL holds
+ * pages, as while a checkpoint runs).  Read through SQLite's own file
+ * handle, for the reason above. */
+static clipsearch_status check_header(cs_store *s, clipsearch_error *err)
+{
+    sqlite3_file *f = NULL;
+    unsigned char h[100];
+    char wal[4200];
+    sqlite3_int64 size = 0;
+    uint32_t page_size, pages = 0;
+    struct stat sb;
+    if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || !f ||
+        !f->pMethods || f->pMethods->xFileSize(f, &size) != SQLITE_OK || size == 0)
+        return CLIPSEARCH_OK; /* empty: an interrupted creation, judged by migrate */
+    if (f->pMethods->xRead(f, h, (int)sizeof h, 0) != SQLITE_OK ||
+        memcmp(h, "SQLite format 3", 16) != 0)
         return cs_error_set(err, CLIPSEARCH_ERR_FORMAT,
                             "%s is not a SQLite database (damaged or not a clipsearch "
                             "library): 'clipsearch check' tells more",
-                            path);
+                            s->path);
     page_size = (uint32_t)h[16] << 8 | h[17];
     if (page_size == 1)
         page_size = 65536;
     if (!memcmp(h + 24, h + 92, 4)) /* the in-header size is valid */
         pages = (uint32_t)h[28] << 24 | (uint32_t)h[29] << 16 | (uint32_t)h[30] << 8 | h[31];
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    if (pages && (int64_t)sb.st_size < (int64_t)pages * page_size &&
-        !(stat(wal, &sb) == 0 && sb.st_size > 0)) {
-        stat(path, &sb);
+    snprintf(wal, sizeof wal, "%s-wal", s->path);
+    if (pages && (int64_t)size < (int64_t)pages * page_size &&
+        !(stat(wal, &sb) == 0 && sb.st_size > 0))
         return cs_error_set(err, CLIPSEARCH_ERR_FORMAT,
                             "%s is truncated (%lld bytes; its header says %lld): the library is "
                             "damaged; restore a backup, or move it away and index again",
-                            path, (long long)sb.st_size, (long long)pages * page_size);
-    }
+                            s->path, (long long)size, (long long)pages * page_size);
     return CLIPSEARCH_OK;
 }
 
@@ -420,7 +425,8 @@ clipsearch_status cs_store_open(const char *path, int read_only, cs_store **out,
                          path, strerror(errno == 0 ? EACCES : errno));
         goto fail;
     }
-    if ((r = open_db(s, path, flags, err)) != CLIPSEARCH_OK)
+    if ((r = open_db(s, path, flags, err)) != CLIPSEARCH_OK ||
+        (r = check_header(s, err)) != CLIPSEARCH_OK)
         goto fail;
     if (!read_only) {
         /* 16 KiB pages (applies to a new database only; must come before
