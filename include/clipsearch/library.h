@@ -142,6 +142,11 @@ typedef struct clipsearch_index_params {
     clipsearch_index_progress_fn progress;      /* may be NULL */
     clipsearch_index_problem_fn problem;        /* may be NULL */
     void *user;                   /* passed to both callbacks */
+    /* appended fields */
+    int wait;                     /* another indexer (or a repair) holds the library:
+                                     0 (default): fail at once with CLIPSEARCH_ERR_BUSY;
+                                     1: wait until it is done (the progress callback is
+                                     called meanwhile, phase WALK, and may stop it) */
 } clipsearch_index_params;
 
 clipsearch_index_params clipsearch_index_default_params(void);
@@ -320,11 +325,13 @@ clipsearch_status clipsearch_library_refresh_model(clipsearch_library *lib,
                                                    clipsearch_library_model *model,
                                                    clipsearch_error *err);
 
-/* 1 while an indexing run (clipsearch_library_index, in any process) works
- * on this library, else 0.  The run holds an exclusive flock(2) on the
- * file "indexer.lock" in the library folder for its whole duration; the
- * kernel drops it when the process dies, so a crashed run never leaves the
- * flag set.  Thread-safe (touches no handle state). */
+/* 1 while an indexing run (clipsearch_library_index, in any process) or a
+ * repair (clipsearch_library_check) works on this library, else 0.  The run
+ * holds an exclusive flock(2) on the file "indexer.lock" in the library
+ * folder for its whole duration; the kernel drops it when the process dies,
+ * so a crashed run never leaves the flag set.  Only one run at a time: a
+ * second one fails with CLIPSEARCH_ERR_BUSY or waits (params.wait).
+ * Thread-safe (touches no handle state). */
 int clipsearch_library_indexing(const clipsearch_library *lib);
 
 /* Frees memory returned by this API; NULL is allowed. */
@@ -422,7 +429,8 @@ typedef struct clipsearch_check_report {
  * Returns CLIPSEARCH_OK when the check ran, whatever it found (the verdict
  * is in *report); an error when it could not (no library: ERR_NOT_FOUND; a
  * newer schema than this program knows: ERR_UNSUPPORTED; an indexer is
- * running during a repair: ERR_INVALID_ARGUMENT; I/O...).  A library too
+ * running during a repair: ERR_BUSY; I/O...).  A repair holds the indexer
+ * lock (see clipsearch_library_indexing) while it writes.  A library too
  * damaged to open is a DAMAGED verdict, not an error.  params may be NULL.
  * Not thread-safe with other handles of this process writing the library.
  */

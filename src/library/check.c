@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -84,20 +83,6 @@ static clipsearch_check_severity fixable(const checker *C)
 static clipsearch_status oom(clipsearch_error *err)
 {
     return cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
-}
-
-/* 1 while an indexer holds the library's lock (see clipsearch_library_indexing). */
-static int indexer_running(const char *dir)
-{
-    char path[PATH_MAX + 32];
-    int fd, busy = 0;
-    snprintf(path, sizeof path, "%s/indexer.lock", dir);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return 0;
-    if (flock(fd, LOCK_SH | LOCK_NB) != 0)
-        busy = errno == EWOULDBLOCK;
-    close(fd);
-    return busy;
 }
 
 static int64_t count_rows(cs_store *s, const char *sql)
@@ -679,6 +664,7 @@ clipsearch_status clipsearch_library_check(const char *path,
     checker C;
     clipsearch_status r;
     size_t n;
+    int lock_fd = -1;
 
     if (!report)
         report = &dummy;
@@ -700,10 +686,9 @@ clipsearch_status clipsearch_library_check(const char *path,
     while (n > 1 && C.dir[n - 1] == '/')
         C.dir[--n] = '\0';
     snprintf(C.db, sizeof C.db, "%s/%s", C.dir, DB_NAME);
-    if (C.p->repair && indexer_running(C.dir))
-        return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT,
-                            "%s: an indexer is working on the library: repair it when it is done",
-                            C.dir);
+    /* A repair is a writer like an indexer: one at a time. */
+    if (C.p->repair && (lock_fd = cs_library_lock(C.dir, 0, NULL, NULL, err)) == -2)
+        return CLIPSEARCH_ERR_BUSY;
 
     r = database_phase(&C, err);
     cs_store_close(C.s);
@@ -720,6 +705,8 @@ clipsearch_status clipsearch_library_check(const char *path,
         if (report->verdict == CLIPSEARCH_CHECK_HEALTHY)
             report->message[0] = '\0';
     }
+    if (lock_fd >= 0)
+        close(lock_fd);
     free(C.gone_files);
     free(C.bad_emb);
     for (size_t i = 0; i < C.n_create; i++)

@@ -749,18 +749,36 @@ int clipsearch_library_indexing(const clipsearch_library *lib)
     return busy;
 }
 
-/* Opens and locks the indexer lock file; -1 if impossible (the run goes on
- * without it: the lock only feeds clipsearch_library_indexing). */
-static int take_indexer_lock(const clipsearch_library *lib)
+int cs_library_lock(const char *dir, int wait, int (*cancel)(void *user), void *user,
+                    clipsearch_error *err)
 {
     char path[PATH_MAX];
     int fd;
-    snprintf(path, sizeof path, "%s/%s", lib->dir, INDEXER_LOCK);
+    snprintf(path, sizeof path, "%s/%s", dir, INDEXER_LOCK);
     if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
-        return -1;
-    /* Blocking would serialise two indexers, which the library allows to
-     * run together; a second one simply shares the flag. */
-    flock(fd, LOCK_EX | LOCK_NB);
+        return -1; /* a read-only library: the writes will say so */
+    /* One writer at a time: two indexers would encode the same new photos
+     * twice over, and a repair must not remove what an indexer adds. */
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return fd; /* locks not supported here: go on without */
+        if (!wait) {
+            close(fd);
+            cs_error_set(err, CLIPSEARCH_ERR_BUSY,
+                         "%s: another clipsearch-index (or a repair) is working on this "
+                         "library; try again when it is done (clipsearch-index --wait waits)",
+                         dir);
+            return -2;
+        }
+        if (cancel && cancel(user)) {
+            close(fd);
+            cs_error_set(err, CLIPSEARCH_ERR_INTERRUPTED,
+                         "%s: interrupted while waiting for another indexer", dir);
+            return -2;
+        }
+        nanosleep(&ts, NULL);
+    }
     return fd;
 }
 
@@ -1426,7 +1444,8 @@ clipsearch_status clipsearch_library_index(clipsearch_library *lib, const char *
         return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT,
                             "%s: library opened read-only: cannot index", lib->dir);
     n_threads = params->n_threads > 0 ? params->n_threads : default_threads();
-    lock_fd = take_indexer_lock(lib);
+    if ((lock_fd = cs_library_lock(lib->dir, params->wait, walk_cancel, &R, err)) == -2)
+        return err ? err->status : CLIPSEARCH_ERR_BUSY;
 
     /* The model first: a wrong --model should fail before any work. */
     if ((r = cs_model_fingerprint(model_dir, fp, err)) != CLIPSEARCH_OK)

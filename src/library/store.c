@@ -240,11 +240,11 @@ static clipsearch_status migrate(cs_store *s, clipsearch_error *err)
         return CLIPSEARCH_OK;
     if (s->read_only && version == 0 && no_tables(s))
         /* A library's creation commits its schema at once: an empty
-         * database is a truncated file or something else, never a library
-         * to upgrade (and a search must not write to it). */
-        return cs_error_set(err, CLIPSEARCH_ERR_FORMAT,
-                            "%s: the file is empty, not a clipsearch library (was it truncated? "
-                            "'clipsearch check' tells more)",
+         * database is one being created this instant, or a truncated file;
+         * never a library to upgrade (and a search must not write to it). */
+        return cs_error_set(err, CLIPSEARCH_ERR_NOT_FOUND,
+                            "%s is empty: no library yet (an indexer creating it, or a "
+                            "truncated file: 'clipsearch check' tells more)",
                             s->path);
     if (s->read_only) {
         /* A library made by an older clipsearch: upgrade it through a
