@@ -210,6 +210,13 @@ check "the note names the folder" grep -q "no longer exists: its photos are kept
 n2=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from embeddings").fetchone()[0])' "$D2/library.sqlite3")
 check "photos under a vanished root are kept ($n2 of $n0)" test "$n2" -eq "$n0"
 mv "$T/photos-unmounted" "$P"
+# Limits: more query terms than CLIPSEARCH_MAX_QUERY_TERMS (64) is refused.
+args=()
+for i in $(seq 1 64); do args+=(--add "circle $i"); done
+"$CS" --db "$BASE" --model "$M" red "${args[@]}" >/dev/null 2>"$T/err"
+rc=$?
+check "65 query terms: exit 1 with a message (rc $rc: $(cat "$T/err"))" \
+    test $rc -eq 1 -a -n "$(grep 'at most 64' "$T/err")"
 "$CS" check --bogus >/dev/null 2>&1
 check "bad option: exit 2" test $? -eq 2
 "$CS" check --db "$T/nothing-here" >/dev/null 2>&1
