@@ -4,7 +4,9 @@
  * fixture model: fresh, already present, cut mid-file (resumed in the
  * same call), resumed from a previous run's .part, a damaged .part, wrong
  * SHA-256, wrong git SHA-1, a server ignoring Range, 404, unreachable,
- * interrupted, and the Hugging Face cache used in place. */
+ * interrupted, and the Hugging Face cache used in place; hostile servers:
+ * the token only to the hub's host, an endless body, a body longer than
+ * announced, a huge header. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -392,6 +394,67 @@ static void test_downloads(void)
     }
 }
 
+/* Hostile or broken servers (issue 14): the token goes to the hub's host
+ * only, never into a message; an endless body, a body longer than
+ * announced and a huge header are cut off with a clear error, and nothing
+ * partial is left in place. */
+static void test_hardening(void)
+{
+    static const char token[] = "hf_SECRETtoken1234567";
+    clipsearch_download_summary s;
+    clipsearch_error err = {0};
+    clipsearch_status r;
+    char dir[4200];
+    size_t n = 0;
+    char *log, *line, *save = NULL;
+    int hub_auth = 0, cdn = 0, cdn_auth = 0, cdn_other_host = 0;
+
+    setenv("HF_TOKEN", token, 1);
+    snprintf(dir, sizeof dir, "%s/otherhost", tu_tmpdir());
+    clear_log();
+    r = get("test/otherhost-tiny", dir, &s, &err);
+    CHECK(r == CLIPSEARCH_OK, "otherhost: %s", err.message);
+    CHECK(same_as_fixture(dir, "model.safetensors"), "otherhost: weights differ");
+    log = tu_read_file(g_log, &n);
+    for (line = log ? strtok_r(log, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+        if (strstr(line, "/resolve/") && strstr(line, "Bearer_hf_SECRETtoken1234567"))
+            hub_auth++;
+        if (strstr(line, "/cdn/otherhost-tiny/")) {
+            cdn++;
+            cdn_other_host += strstr(line, " localhost:") != NULL;
+            cdn_auth += strstr(line, "SECRET") != NULL;
+        }
+    }
+    free(log);
+    CHECK(hub_auth >= 4, "the token went to the hub %d times", hub_auth);
+    CHECK(cdn >= 1 && cdn_other_host == cdn, "the redirect went to the other host (%d of %d)",
+          cdn_other_host, cdn);
+    CHECK(cdn_auth == 0, "the token was sent to the redirect's other host %d times", cdn_auth);
+    snprintf(dir, sizeof dir, "%s/missing-token", tu_tmpdir());
+    r = get("test/missing-tiny", dir, &s, &err);
+    CHECK(r != CLIPSEARCH_OK && !strstr(err.message, "SECRET"),
+          "a failed download's message shows the token: %s", err.message);
+    unsetenv("HF_TOKEN");
+
+    snprintf(dir, sizeof dir, "%s/endless", tu_tmpdir());
+    r = get("test/endless-tiny", dir, &s, &err);
+    CHECK(r == CLIPSEARCH_ERR_NETWORK && strstr(err.message, "more than the 14310580 bytes"),
+          "endless body: %d %s", r, err.message);
+    CHECK(!exists(dir, "model.safetensors"), "endless body: a file in place");
+    snprintf(dir, sizeof dir, "%s/longer", tu_tmpdir());
+    r = get("test/longer-tiny", dir, &s, &err);
+    CHECK(r == CLIPSEARCH_ERR_NETWORK && strstr(err.message, "more than the 14310580 bytes"),
+          "longer than announced: %d %s", r, err.message);
+    CHECK(!exists(dir, "model.safetensors"), "longer than announced: a file in place");
+    snprintf(dir, sizeof dir, "%s/hugeheader", tu_tmpdir());
+    r = get("test/hugeheader-tiny", dir, &s, &err);
+    CHECK(r == CLIPSEARCH_ERR_NETWORK && strstr(err.message, "malformed or oversized"),
+          "huge header: %d %s", r, err.message);
+    CHECK(!exists(dir, "config.json") && !exists(dir, "model.safetensors"),
+          "huge header: a file in place");
+    printf("huge header: %s\n", err.message);
+}
+
 /* The hub cache is used in place; models_list / resolve see both places. */
 static void test_cache(void)
 {
@@ -496,6 +559,7 @@ int main(void)
         return 1;
     }
     test_downloads();
+    test_hardening();
     test_cache();
     clipsearch_models_list(count_model, &n, NULL);
     CHECK(n == 2, "models_list found %d of 2", n);
