@@ -3,7 +3,10 @@
 tests (standard library only; listens on 127.0.0.1 only; exits by itself
 after --lifetime seconds).
 
-    hub_server.py --files DIR --port-file PATH [--log PATH] [--lifetime S]
+    hub_server.py --files DIR --port-file PATH [--log PATH] [--lifetime S] [--tls PEM]
+
+--tls PEM serves HTTPS with the certificate and key in PEM (a self-signed one:
+clients that verify certificates must refuse it).
 
 Serves DIR's files as every repository ORG/NAME at /ORG/NAME/resolve/REV/FILE
 the way the hub does:
@@ -32,6 +35,7 @@ import argparse
 import hashlib
 import http.server
 import os
+import ssl
 import sys
 import threading
 
@@ -179,11 +183,16 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log")
     ap.add_argument("--lifetime", type=float, default=120)
+    ap.add_argument("--tls")
     a = ap.parse_args()
     Handler.files = a.files
     Handler.log_path = a.log
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
+    if a.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(srv.server_address[1]))

@@ -455,6 +455,60 @@ static void test_hardening(void)
     printf("huge header: %s\n", err.message);
 }
 
+/* TLS verification stays on: an HTTPS hub with a self-signed certificate is
+ * refused (needs the openssl program to make the certificate). */
+static void test_tls(void)
+{
+    char pem[1024], port_file[4200], cmd[9000], dir[4200], endpoint[128], port[32] = "";
+    clipsearch_download_params p = clipsearch_download_default_params();
+    clipsearch_download_summary s;
+    clipsearch_error err = {0};
+    clipsearch_status r;
+    pid_t pid;
+    char out[4096];
+    snprintf(pem, sizeof pem, "%s/self-signed.pem", tu_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 "
+             "-keyout '%s' -out '%s.crt' >/dev/null 2>&1 && cat '%s.crt' >> '%s'",
+             pem, pem, pem, pem);
+    if (system(cmd) != 0) {
+        printf("TLS check skipped: the openssl program could not make a certificate\n");
+        return;
+    }
+    snprintf(port_file, sizeof port_file, "%s/tls-port", tu_tmpdir());
+    pid = fork();
+    if (pid == 0) {
+        execlp("python3", "python3", CLIPSEARCH_SOURCE_DIR "/tests/hub_server.py", "--files",
+               g_files, "--port-file", port_file, "--lifetime", "60", "--tls", pem,
+               (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200 && pid > 0 && !port[0]; i++) {
+        FILE *f = fopen(port_file, "r");
+        if (f) {
+            if (!fgets(port, sizeof port, f))
+                port[0] = '\0';
+            fclose(f);
+        } else {
+            usleep(50000);
+        }
+    }
+    CHECK(port[0], "the TLS hub server did not start");
+    snprintf(endpoint, sizeof endpoint, "https://127.0.0.1:%d", atoi(port));
+    snprintf(dir, sizeof dir, "%s/tls", tu_tmpdir());
+    p.endpoint = endpoint;
+    p.dest_dir = dir;
+    p.max_attempts = 1;
+    r = clipsearch_model_download("test/tiny", &p, out, sizeof out, &s, &err);
+    CHECK(r == CLIPSEARCH_ERR_NETWORK && strstr(err.message, "TLS certificate could not be"),
+          "a self-signed hub was accepted or the error does not say why: %d %s", r,
+          err.message);
+    CHECK(!exists(dir, "config.json"), "TLS: a file in place");
+    printf("self-signed hub: %s\n", err.message);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
 /* The hub cache is used in place; models_list / resolve see both places. */
 static void test_cache(void)
 {
@@ -560,6 +614,7 @@ int main(void)
     }
     test_downloads();
     test_hardening();
+    test_tls();
     test_cache();
     clipsearch_models_list(count_model, &n, NULL);
     CHECK(n == 2, "models_list found %d of 2", n);

@@ -211,6 +211,11 @@ static void url_of(const dl *d, const char *file, char *buf, size_t size)
 
 static clipsearch_status offline(const dl *d, CURLcode c, clipsearch_error *err)
 {
+    if (c == CURLE_PEER_FAILED_VERIFICATION || c == CURLE_SSL_CACERT_BADFILE)
+        return cs_error_set(err, CLIPSEARCH_ERR_NETWORK,
+                            "%s: its TLS certificate could not be verified (%s): nothing was "
+                            "downloaded (a proxy intercepting TLS?)",
+                            d->endpoint, curl_easy_strerror(c));
     /* libcurl refuses a header over its 100 KB limit as "out of memory". */
     if (c == CURLE_OUT_OF_MEMORY || c == CURLE_WEIRD_SERVER_REPLY || c == CURLE_RECV_ERROR)
         return cs_error_set(err, CLIPSEARCH_ERR_NETWORK,
