@@ -28,6 +28,7 @@ The repository NAME picks a behaviour:
             forever (until the client hangs up)
   longer-*  the CDN sends model.safetensors with twice the bytes announced
   hugeheader-* every answer carries a 1 MB header
+  slow-*    the CDN sends model.safetensors in 256 KB pieces 10 ms apart
 Each request is logged as "METHOD PATH RANGE HOST AUTH" to --log, AUTH being
 the Authorization header or "-".
 """
@@ -38,6 +39,7 @@ import os
 import ssl
 import sys
 import threading
+import time
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -119,6 +121,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         body = data[start:]
         key = (repo_name, name)
+        if repo_name.startswith("slow-") and name == "model.safetensors":
+            for at in range(0, len(body), 1 << 18):
+                self.wfile.write(body[at:at + (1 << 18)])
+                self.wfile.flush()
+                time.sleep(0.01)
+            return
         if repo_name.startswith("cut-") and name == "model.safetensors" and self.command == "GET":
             with self.lock:
                 first = key not in self.cut_done

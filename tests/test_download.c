@@ -455,6 +455,48 @@ static void test_hardening(void)
     printf("huge header: %s\n", err.message);
 }
 
+/* SIGKILL during downloads, at random moments: a file in place is always
+ * whole, and the next run completes (resuming a .part when there is one). */
+static void test_kill_download(void)
+{
+    char dir[4200];
+    int resumed = 0, partial_seen = 0;
+    unsigned seed = (unsigned)time(NULL);
+    printf("download kills: seed %u\n", seed);
+    for (int k = 0; k < 8; k++) {
+        clipsearch_download_summary s;
+        clipsearch_error err = {0};
+        pid_t pid;
+        int status;
+        static const char *const names[] = {"config.json", "vocab.json", "merges.txt",
+                                            "model.safetensors"};
+        snprintf(dir, sizeof dir, "%s/killed%d", tu_tmpdir(), k);
+        fflush(NULL);
+        pid = fork();
+        if (pid == 0) {
+            clipsearch_download_summary cs;
+            /* A slow server, so that kills land in the middle of a file. */
+            _exit(get("test/slow-tiny", dir, &cs, NULL) == CLIPSEARCH_OK ? 0 : 1);
+        }
+        seed = seed * 1103515245u + 12345u;
+        usleep((useconds_t)(1000 + (seed >> 8) % 700000)); /* the file takes ~0.6 s */
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        for (int i = 0; i < 4; i++)
+            CHECK(!exists(dir, names[i]) || same_as_fixture(dir, names[i]),
+                  "kill %d: %s in place is partial", k, names[i]);
+        partial_seen += exists(dir, "model.safetensors.part");
+        CHECK(get("test/slow-tiny", dir, &s, &err) == CLIPSEARCH_OK, "after kill %d: %s", k,
+              err.message);
+        resumed += s.files_resumed > 0;
+        for (int i = 0; i < 4; i++)
+            CHECK(same_as_fixture(dir, names[i]), "after kill %d: %s differs", k, names[i]);
+        CHECK(!exists(dir, "model.safetensors.part"), "after kill %d: a .part left", k);
+    }
+    printf("download kills: 8, %d left a .part, %d next runs resumed one\n", partial_seen,
+           resumed);
+}
+
 /* TLS verification stays on: an HTTPS hub with a self-signed certificate is
  * refused (needs the openssl program to make the certificate). */
 static void test_tls(void)
@@ -614,6 +656,7 @@ int main(void)
     }
     test_downloads();
     test_hardening();
+    test_kill_download();
     test_tls();
     test_cache();
     clipsearch_models_list(count_model, &n, NULL);
