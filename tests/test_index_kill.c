@@ -507,11 +507,16 @@ int main(void)
                 rebuild = d;
         }
         check_db("before the rebuild kills", &prev);
-        for (int i = 0; i < 4 * REBUILD_KILLS && rebuild_landed < REBUILD_KILLS; i++) {
+        for (int i = 0; i < 8 * REBUILD_KILLS && rebuild_landed < REBUILD_KILLS; i++) {
             char when[64];
-            /* The later part of the run: the index is built and saved last. */
-            double delay = rebuild * (0.3 + 0.7 * (double)(next_rand() % 1000) / 1000.0);
+            /* The later part of the run: the index is built and saved last.
+             * The length follows the last run that finished (the machine's
+             * load changes it). */
+            double delay = rebuild * (0.3 + 0.7 * (double)(next_rand() % 1000) / 1000.0),
+                   t_run = now_s();
             int k = run_and_kill(i % 2 ? "Flat" : "HNSW16", delay);
+            if (!k)
+                rebuild = now_s() - t_run;
             rebuild_landed += k;
             snprintf(when, sizeof when, "rebuild kill %d (%.3f s)", i, delay);
             check_db(when, &cur);
