@@ -21,6 +21,7 @@ enum {
     EXIT_PARTIAL = 3,     /* done, but some folders were missing or unreadable
                              (nothing under them was removed) */
     EXIT_MODEL = 4,       /* the model could not be loaded */
+    EXIT_BUSY = 5,        /* another indexer (or a repair) works on the library */
     EXIT_INTERRUPTED = 130 /* SIGINT/SIGTERM: the current batch was committed */
 };
 
@@ -64,6 +65,9 @@ static void usage(FILE *f)
             "                      native bf16 dot products (AVX512_BF16 or AMX), else fp32\n"
             "  --json              print a JSON summary as the last line of stdout\n"
             "  -q, --quiet         no progress and no per-file warnings\n"
+            "  --wait              if another clipsearch-index (or clipsearch check\n"
+            "                      --repair) works on the library, wait for it to finish\n"
+            "                      (default: exit at once with status 5)\n"
             "  --version           the version and the backends (BLAS, FAISS, precision)\n"
             "  -h, --help          this help\n"
             "\n"
@@ -74,6 +78,7 @@ static void usage(FILE *f)
             "  2    usage error\n"
             "  3    done, but some folders were missing or unreadable\n"
             "  4    the model could not be loaded\n"
+            "  5    another clipsearch-index works on this library (see --wait)\n"
             "  130  interrupted (Ctrl-C / SIGTERM): the current batch was committed\n");
 }
 
@@ -165,7 +170,7 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 int main(int argc, char **argv)
 {
     enum { O_DB = 256, O_MODEL, O_THREADS, O_BATCH, O_EXCLUDE, O_FOLLOW, O_TYPE, O_EXACT,
-           O_FAST, O_JSON, O_VERSION, O_PRECISION };
+           O_FAST, O_JSON, O_VERSION, O_PRECISION, O_WAIT };
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
         {"model", required_argument, NULL, O_MODEL},
@@ -181,6 +186,7 @@ int main(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, O_VERSION},
+        {"wait", no_argument, NULL, O_WAIT},
         {NULL, 0, NULL, 0}};
     clipsearch_index_params ip = clipsearch_index_default_params();
     clipsearch_index_summary s;
@@ -231,6 +237,7 @@ int main(int argc, char **argv)
             }
             break;
         case 'q': u.quiet = 1; break;
+        case O_WAIT: ip.wait = 1; break;
         case 'h': usage(stdout); code = EXIT_DONE; goto done;
         case O_VERSION:
             printf("clipsearch-index %s\n%s", clipsearch_version(), clipsearch_backends());
@@ -309,6 +316,8 @@ int main(int argc, char **argv)
         code = s.missing_roots || s.unreadable_folders ? EXIT_PARTIAL : EXIT_DONE;
     else if (st == CLIPSEARCH_ERR_INTERRUPTED)
         code = EXIT_INTERRUPTED;
+    else if (st == CLIPSEARCH_ERR_BUSY)
+        code = EXIT_BUSY;
     else if (st == CLIPSEARCH_ERR_MODEL || (st == CLIPSEARCH_ERR_NOT_FOUND && s.seen == 0 &&
                                             strstr(err.message, model)))
         code = EXIT_MODEL;

@@ -289,9 +289,14 @@ int cmd_classify(int argc, char **argv)
             print_photo(argv[optind + i], &labels, sc, pr, top, json);
             continue;
         }
-        if (clipsearch_library_file_path(clipsearch_searcher_library(s), ids[i], &path, NULL) !=
-            CLIPSEARCH_OK)
-            continue;
+        if ((st = clipsearch_library_file_path(clipsearch_searcher_library(s), ids[i], &path,
+                                               &err)) != CLIPSEARCH_OK) {
+            if (st == CLIPSEARCH_ERR_NOT_FOUND)
+                continue; /* removed since */
+            cli_print_error(&err);
+            rc = CLI_EXIT_FAILURE;
+            goto out;
+        }
         if (!under || (!strncmp(path, under, strlen(under)) &&
                        (path[strlen(under)] == '/' || !strcmp(under, "/"))))
             print_photo(path, &labels, sc, pr, top, json);

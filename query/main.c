@@ -26,6 +26,7 @@ static void usage(FILE *f)
             "  classify    zero-shot classification of photos against labels\n"
             "  tag         tag the library's photos from a vocabulary (automatic tags)\n"
             "  tags        list the library's tags and how many photos carry each\n"
+            "  check       verify the library (--repair: fix what can be fixed)\n"
             "\n"
             "Every command that runs a model (search, serve, embed, classify, tag, learn)\n"
             "also takes --precision bf16|fp32|auto: the number format of the towers'\n"
@@ -94,6 +95,8 @@ int main(int argc, char **argv)
         return cmd_learn(argc - 1, argv + 1);
     if (!strcmp(argv[1], "classifiers"))
         return cmd_classifiers(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "check"))
+        return cmd_check(argc - 1, argv + 1);
     if (!strcmp(argv[1], "forget"))
         return cmd_forget(argc - 1, argv + 1);
     /* Anything else is a search: `clipsearch dog on a beach`. */

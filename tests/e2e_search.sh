@@ -251,6 +251,10 @@ for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'").f
 for table, column in [("models", "precision")]:
     if column in [r[1] for r in db.execute('PRAGMA table_info("%s")' % table)]:
         db.execute('ALTER TABLE "%s" DROP COLUMN "%s"' % (table, column))
+# Columns added after schema 1 (0006: embeddings.generation) go too.
+cols = [r[1] for r in db.execute("PRAGMA table_info(embeddings)")]
+if "generation" in cols:
+    db.execute("ALTER TABLE embeddings DROP COLUMN generation")
 db.execute("PRAGMA user_version = 1")
 db.commit()
 PY

@@ -495,14 +495,20 @@ try:
         st, _, _ = S.get("/api/thumb?id=%d" % new[0]["id"])
         check("new photo's thumbnail", st == 200)
     # While an indexer runs (its lock held), searches keep the vector index
-    # they have for a while rather than rebuilding it for every batch.
+    # they have for a while rather than rebuilding it for every batch.  (The
+    # lock admits one indexer at a time: this one commits first, then the
+    # test holds the lock as a running indexer would.)
+    S.json("/api/search?q=a+photo&n=5")  # follows the library: now fresh
+    shutil.copy(os.path.join(FIX, "images", "panorama.jpg"), os.path.join(O, "newer.jpg"))
+    r = subprocess.run([IDX, "--db", DB, "--model", MODEL, "-q", P], env=env,
+                       capture_output=True, text=True)
+    check("re-index 2", r.returncode == 0, r.stderr)
     with open(os.path.join(DB, "indexer.lock"), "a") as lk:
         fcntl.flock(lk, fcntl.LOCK_EX)
-        S.json("/api/search?q=a+photo&n=5")  # follows the library: now fresh
-        shutil.copy(os.path.join(FIX, "images", "panorama.jpg"), os.path.join(O, "newer.jpg"))
         r = subprocess.run([IDX, "--db", DB, "--model", MODEL, "-q", P], env=env,
                            capture_output=True, text=True)
-        check("re-index 2", r.returncode == 0, r.stderr)
+        check("a second indexer is refused while one runs (exit 5)", r.returncode == 5 and
+              "another clipsearch-index" in r.stderr, "%d %s" % (r.returncode, r.stderr))
         _, f = S.json("/api/search?q=a+photo&n=50&in=" + urllib.parse.quote(O))
         check("during indexing: the index in memory is kept",
               not any(r["path"].endswith("newer.jpg") for r in f["results"]) and

@@ -3,7 +3,10 @@
 tests (standard library only; listens on 127.0.0.1 only; exits by itself
 after --lifetime seconds).
 
-    hub_server.py --files DIR --port-file PATH [--log PATH] [--lifetime S]
+    hub_server.py --files DIR --port-file PATH [--log PATH] [--lifetime S] [--tls PEM]
+
+--tls PEM serves HTTPS with the certificate and key in PEM (a self-signed one:
+clients that verify certificates must refuse it).
 
 Serves DIR's files as every repository ORG/NAME at /ORG/NAME/resolve/REV/FILE
 the way the hub does:
@@ -19,14 +22,24 @@ The repository NAME picks a behaviour:
   badgit-*  states a wrong git sha1 for config.json
   norange-* ignores Range requests (answers 200 with the whole file)
   missing-* 404 for every file (X-Error-Code: RepositoryNotFound)
-Each request is logged as "METHOD PATH RANGE" to --log.
+  otherhost-* model.safetensors redirects to the CDN under another host name
+            (localhost instead of 127.0.0.1: the same server)
+  endless-* the CDN sends model.safetensors without a length, then more bytes
+            forever (until the client hangs up)
+  longer-*  the CDN sends model.safetensors with twice the bytes announced
+  hugeheader-* every answer carries a 1 MB header
+  slow-*    the CDN sends model.safetensors in 256 KB pieces 10 ms apart
+Each request is logged as "METHOD PATH RANGE HOST AUTH" to --log, AUTH being
+the Authorization header or "-".
 """
 import argparse
 import hashlib
 import http.server
 import os
+import ssl
 import sys
 import threading
+import time
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -44,10 +57,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def note(self):
         if self.log_path:
             with self.lock, open(self.log_path, "a") as f:
-                f.write("%s %s %s\n" % (self.command, self.path, self.headers.get("Range", "-")))
+                f.write("%s %s %s %s %s\n" % (self.command, self.path,
+                                               self.headers.get("Range", "-"),
+                                               self.headers.get("Host", "-"),
+                                               self.headers.get("Authorization", "-").replace(" ", "_")))
 
     def send(self, code, headers, body=b""):
         self.send_response(code)
+        if "/hugeheader-" in self.path:
+            self.send_header("X-Padding", "x" * (1 << 20))
         for k, v in headers:
             self.send_header(k, v)
         if not any(k.lower() == "content-length" for k, _ in headers):
@@ -64,6 +82,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return f.read()
 
     def serve_bytes(self, data, extra, repo_name, name):
+        if name == "model.safetensors" and self.command == "GET" and \
+                repo_name.startswith(("endless-", "longer-")):
+            self.send_response(200)
+            for k, v in extra:
+                self.send_header(k, v)
+            if repo_name.startswith("longer-"):
+                self.send_header("Content-Length", str(2 * len(data)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            try:
+                if repo_name.startswith("longer-"):
+                    self.wfile.write(data + data)
+                else:
+                    while True:  # no length: the body ends when the connection does
+                        self.wfile.write(b"\0" * 65536)
+            except OSError:
+                pass
+            return
         rng = self.headers.get("Range")
         start = 0
         if rng and rng.startswith("bytes=") and not repo_name.startswith("norange-"):
@@ -84,6 +121,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         body = data[start:]
         key = (repo_name, name)
+        if repo_name.startswith("slow-") and name == "model.safetensors":
+            for at in range(0, len(body), 1 << 18):
+                self.wfile.write(body[at:at + (1 << 18)])
+                self.wfile.flush()
+                time.sleep(0.01)
+            return
         if repo_name.startswith("cut-") and name == "model.safetensors" and self.command == "GET":
             with self.lock:
                 first = key not in self.cut_done
@@ -120,6 +163,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if name.startswith("badsha-"):
                 sha = hashlib.sha256(data + b"x").hexdigest()
             host = self.headers.get("Host", "127.0.0.1")
+            if name.startswith("otherhost-"):
+                host = host.replace("127.0.0.1", "localhost")
             return self.send(302, common + [
                 ("Location", "http://%s/cdn/%s/%s" % (host, name, fname)),
                 ("X-Linked-Etag", '"%s"' % sha),
@@ -146,11 +191,16 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log")
     ap.add_argument("--lifetime", type=float, default=120)
+    ap.add_argument("--tls")
     a = ap.parse_args()
     Handler.files = a.files
     Handler.log_path = a.log
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
+    if a.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(srv.server_address[1]))

@@ -4,7 +4,9 @@
  * fixture model: fresh, already present, cut mid-file (resumed in the
  * same call), resumed from a previous run's .part, a damaged .part, wrong
  * SHA-256, wrong git SHA-1, a server ignoring Range, 404, unreachable,
- * interrupted, and the Hugging Face cache used in place. */
+ * interrupted, and the Hugging Face cache used in place; hostile servers:
+ * the token only to the hub's host, an endless body, a body longer than
+ * announced, a huge header. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -392,6 +394,163 @@ static void test_downloads(void)
     }
 }
 
+/* Hostile or broken servers (issue 14): the token goes to the hub's host
+ * only, never into a message; an endless body, a body longer than
+ * announced and a huge header are cut off with a clear error, and nothing
+ * partial is left in place. */
+static void test_hardening(void)
+{
+    static const char token[] = "hf_SECRETtoken1234567";
+    clipsearch_download_summary s;
+    clipsearch_error err = {0};
+    clipsearch_status r;
+    char dir[4200];
+    size_t n = 0;
+    char *log, *line, *save = NULL;
+    int hub_auth = 0, cdn = 0, cdn_auth = 0, cdn_other_host = 0;
+
+    setenv("HF_TOKEN", token, 1);
+    snprintf(dir, sizeof dir, "%s/otherhost", tu_tmpdir());
+    clear_log();
+    r = get("test/otherhost-tiny", dir, &s, &err);
+    CHECK(r == CLIPSEARCH_OK, "otherhost: %s", err.message);
+    CHECK(same_as_fixture(dir, "model.safetensors"), "otherhost: weights differ");
+    log = tu_read_file(g_log, &n);
+    for (line = log ? strtok_r(log, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+        if (strstr(line, "/resolve/") && strstr(line, "Bearer_hf_SECRETtoken1234567"))
+            hub_auth++;
+        if (strstr(line, "/cdn/otherhost-tiny/")) {
+            cdn++;
+            cdn_other_host += strstr(line, " localhost:") != NULL;
+            cdn_auth += strstr(line, "SECRET") != NULL;
+        }
+    }
+    free(log);
+    CHECK(hub_auth >= 4, "the token went to the hub %d times", hub_auth);
+    CHECK(cdn >= 1 && cdn_other_host == cdn, "the redirect went to the other host (%d of %d)",
+          cdn_other_host, cdn);
+    CHECK(cdn_auth == 0, "the token was sent to the redirect's other host %d times", cdn_auth);
+    snprintf(dir, sizeof dir, "%s/missing-token", tu_tmpdir());
+    r = get("test/missing-tiny", dir, &s, &err);
+    CHECK(r != CLIPSEARCH_OK && !strstr(err.message, "SECRET"),
+          "a failed download's message shows the token: %s", err.message);
+    unsetenv("HF_TOKEN");
+
+    snprintf(dir, sizeof dir, "%s/endless", tu_tmpdir());
+    r = get("test/endless-tiny", dir, &s, &err);
+    CHECK(r == CLIPSEARCH_ERR_NETWORK && strstr(err.message, "more than the 14310580 bytes"),
+          "endless body: %d %s", r, err.message);
+    CHECK(!exists(dir, "model.safetensors"), "endless body: a file in place");
+    snprintf(dir, sizeof dir, "%s/longer", tu_tmpdir());
+    r = get("test/longer-tiny", dir, &s, &err);
+    CHECK(r == CLIPSEARCH_ERR_NETWORK && strstr(err.message, "more than the 14310580 bytes"),
+          "longer than announced: %d %s", r, err.message);
+    CHECK(!exists(dir, "model.safetensors"), "longer than announced: a file in place");
+    snprintf(dir, sizeof dir, "%s/hugeheader", tu_tmpdir());
+    r = get("test/hugeheader-tiny", dir, &s, &err);
+    CHECK(r == CLIPSEARCH_ERR_NETWORK && strstr(err.message, "malformed or oversized"),
+          "huge header: %d %s", r, err.message);
+    CHECK(!exists(dir, "config.json") && !exists(dir, "model.safetensors"),
+          "huge header: a file in place");
+    printf("huge header: %s\n", err.message);
+}
+
+/* SIGKILL during downloads, at random moments: a file in place is always
+ * whole, and the next run completes (resuming a .part when there is one). */
+static void test_kill_download(void)
+{
+    char dir[4200];
+    int resumed = 0, partial_seen = 0;
+    unsigned seed = (unsigned)time(NULL);
+    printf("download kills: seed %u\n", seed);
+    for (int k = 0; k < 8; k++) {
+        clipsearch_download_summary s;
+        clipsearch_error err = {0};
+        pid_t pid;
+        int status;
+        static const char *const names[] = {"config.json", "vocab.json", "merges.txt",
+                                            "model.safetensors"};
+        snprintf(dir, sizeof dir, "%s/killed%d", tu_tmpdir(), k);
+        fflush(NULL);
+        pid = fork();
+        if (pid == 0) {
+            clipsearch_download_summary cs;
+            /* A slow server, so that kills land in the middle of a file. */
+            _exit(get("test/slow-tiny", dir, &cs, NULL) == CLIPSEARCH_OK ? 0 : 1);
+        }
+        seed = seed * 1103515245u + 12345u;
+        usleep((useconds_t)(1000 + (seed >> 8) % 700000)); /* the file takes ~0.6 s */
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        for (int i = 0; i < 4; i++)
+            CHECK(!exists(dir, names[i]) || same_as_fixture(dir, names[i]),
+                  "kill %d: %s in place is partial", k, names[i]);
+        partial_seen += exists(dir, "model.safetensors.part");
+        CHECK(get("test/slow-tiny", dir, &s, &err) == CLIPSEARCH_OK, "after kill %d: %s", k,
+              err.message);
+        resumed += s.files_resumed > 0;
+        for (int i = 0; i < 4; i++)
+            CHECK(same_as_fixture(dir, names[i]), "after kill %d: %s differs", k, names[i]);
+        CHECK(!exists(dir, "model.safetensors.part"), "after kill %d: a .part left", k);
+    }
+    printf("download kills: 8, %d left a .part, %d next runs resumed one\n", partial_seen,
+           resumed);
+}
+
+/* TLS verification stays on: an HTTPS hub with a self-signed certificate is
+ * refused (needs the openssl program to make the certificate). */
+static void test_tls(void)
+{
+    char pem[1024], port_file[4200], cmd[9000], dir[4200], endpoint[128], port[32] = "";
+    clipsearch_download_params p = clipsearch_download_default_params();
+    clipsearch_download_summary s;
+    clipsearch_error err = {0};
+    clipsearch_status r;
+    pid_t pid;
+    char out[4096];
+    snprintf(pem, sizeof pem, "%s/self-signed.pem", tu_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 "
+             "-keyout '%s' -out '%s.crt' >/dev/null 2>&1 && cat '%s.crt' >> '%s'",
+             pem, pem, pem, pem);
+    if (system(cmd) != 0) {
+        printf("TLS check skipped: the openssl program could not make a certificate\n");
+        return;
+    }
+    snprintf(port_file, sizeof port_file, "%s/tls-port", tu_tmpdir());
+    pid = fork();
+    if (pid == 0) {
+        execlp("python3", "python3", CLIPSEARCH_SOURCE_DIR "/tests/hub_server.py", "--files",
+               g_files, "--port-file", port_file, "--lifetime", "60", "--tls", pem,
+               (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200 && pid > 0 && !port[0]; i++) {
+        FILE *f = fopen(port_file, "r");
+        if (f) {
+            if (!fgets(port, sizeof port, f))
+                port[0] = '\0';
+            fclose(f);
+        } else {
+            usleep(50000);
+        }
+    }
+    CHECK(port[0], "the TLS hub server did not start");
+    snprintf(endpoint, sizeof endpoint, "https://127.0.0.1:%d", atoi(port));
+    snprintf(dir, sizeof dir, "%s/tls", tu_tmpdir());
+    p.endpoint = endpoint;
+    p.dest_dir = dir;
+    p.max_attempts = 1;
+    r = clipsearch_model_download("test/tiny", &p, out, sizeof out, &s, &err);
+    CHECK(r == CLIPSEARCH_ERR_NETWORK && strstr(err.message, "TLS certificate could not be"),
+          "a self-signed hub was accepted or the error does not say why: %d %s", r,
+          err.message);
+    CHECK(!exists(dir, "config.json"), "TLS: a file in place");
+    printf("self-signed hub: %s\n", err.message);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
 /* The hub cache is used in place; models_list / resolve see both places. */
 static void test_cache(void)
 {
@@ -496,6 +655,9 @@ int main(void)
         return 1;
     }
     test_downloads();
+    test_hardening();
+    test_kill_download();
+    test_tls();
     test_cache();
     clipsearch_models_list(count_model, &n, NULL);
     CHECK(n == 2, "models_list found %d of 2", n);

@@ -41,7 +41,8 @@ typedef enum clipsearch_status {
     CLIPSEARCH_ERR_INDEX = 10,      /* FAISS reported an error */
     CLIPSEARCH_ERR_INTERRUPTED = 11,/* stopped on request (e.g. Ctrl-C) */
     CLIPSEARCH_ERR_NETWORK = 12,    /* a download failed */
-    CLIPSEARCH_ERR_INTERNAL = 13    /* a bug: please report it */
+    CLIPSEARCH_ERR_INTERNAL = 13,   /* a bug: please report it */
+    CLIPSEARCH_ERR_BUSY = 14        /* another process holds the library (an indexer) */
 } clipsearch_status;
 
 #define CLIPSEARCH_ERROR_MESSAGE_SIZE 1024

@@ -159,6 +159,10 @@ typedef struct clipsearch_index_params {
     void *user;                   /* passed to both callbacks */
     /* appended fields */
     clipsearch_precision precision; /* image tower's products (model.h); default AUTO */
+    int wait;                     /* another indexer (or a repair) holds the library:
+                                     0 (default): fail at once with CLIPSEARCH_ERR_BUSY;
+                                     1: wait until it is done (the progress callback is
+                                     called meanwhile, phase WALK, and may stop it) */
 } clipsearch_index_params;
 
 CLIPSEARCH_API
@@ -405,11 +409,13 @@ clipsearch_status clipsearch_library_refresh_model(clipsearch_library *lib,
                                                    clipsearch_library_model *model,
                                                    clipsearch_error *err);
 
-/* 1 while an indexing run (clipsearch_library_index, in any process) works
- * on this library, else 0.  The run holds an exclusive flock(2) on the
- * file "indexer.lock" in the library folder for its whole duration; the
- * kernel drops it when the process dies, so a crashed run never leaves the
- * flag set.  Thread-safe (touches no handle state). */
+/* 1 while an indexing run (clipsearch_library_index, in any process) or a
+ * repair (clipsearch_library_check) works on this library, else 0.  The run
+ * holds an exclusive flock(2) on the file "indexer.lock" in the library
+ * folder for its whole duration; the kernel drops it when the process dies,
+ * so a crashed run never leaves the flag set.  Only one run at a time: a
+ * second one fails with CLIPSEARCH_ERR_BUSY or waits (params.wait).
+ * Thread-safe (touches no handle state). */
 CLIPSEARCH_API
 int clipsearch_library_indexing(const clipsearch_library *lib);
 
@@ -471,6 +477,87 @@ clipsearch_status clipsearch_library_export(clipsearch_library *lib,
                                             const clipsearch_library_model *model,
                                             clipsearch_export_format format, const char *dir,
                                             int64_t *n_out, clipsearch_error *err);
+
+/* ---- checking and repairing (clipsearch check) --------------------------- */
+
+/* How bad what a check found is. */
+typedef enum clipsearch_check_severity {
+    CLIPSEARCH_CHECK_NOTE = 0,       /* worth knowing, nothing to fix (a root that is gone:
+                                        its photos are kept, as the indexer keeps them) */
+    CLIPSEARCH_CHECK_REPAIRABLE = 1, /* params.repair would fix it (not asked to) */
+    CLIPSEARCH_CHECK_REPAIRED = 2,   /* fixed by this call */
+    CLIPSEARCH_CHECK_DAMAGE = 3      /* cannot be fixed here (restore a backup or re-index
+                                        into a new library) */
+} clipsearch_check_severity;
+
+/* The overall verdict, worst first wins. */
+typedef enum clipsearch_check_verdict {
+    CLIPSEARCH_CHECK_HEALTHY = 0,    /* nothing (but notes) found */
+    CLIPSEARCH_CHECK_NEEDS_REPAIR = 1, /* only repairable problems, repair not asked */
+    CLIPSEARCH_CHECK_WAS_REPAIRED = 2, /* problems found and all of them fixed */
+    CLIPSEARCH_CHECK_DAMAGED = 3     /* damage beyond repair */
+} clipsearch_check_verdict;
+
+/* Called once per finding, on the calling thread; message valid during the
+ * call only. */
+typedef void (*clipsearch_check_fn)(clipsearch_check_severity severity, const char *message,
+                                    void *user);
+
+typedef struct clipsearch_check_params {
+    int repair;            /* 0 (default): only look, never write */
+    int check_files;       /* 1 (default): stat every photo; 0 skips (fast) */
+    clipsearch_check_fn report; /* may be NULL */
+    void *user;
+} clipsearch_check_params;
+
+CLIPSEARCH_API
+clipsearch_check_params clipsearch_check_default_params(void);
+
+typedef struct clipsearch_check_report {
+    clipsearch_check_verdict verdict;
+    int database_ok;          /* PRAGMA integrity_check said ok (at the end) */
+    int schema_version;       /* the library's (0 if unreadable) */
+    int schema_latest;        /* the newest this program knows */
+    int64_t roots, files, models, embeddings; /* rows found */
+    int64_t missing_roots;    /* roots gone from disk (their files are kept) */
+    int64_t missing_files;    /* photos gone from disk under existing roots */
+    int64_t bad_embeddings;   /* vector not dim finite floats of norm 1 */
+    int64_t orphan_rows;      /* embeddings, tags, classifier rows pointing at nothing */
+    int64_t missing_indexes;  /* SQLite indexes dropped (tables dropped are damage) */
+    int64_t index_files_bad;  /* vector index files missing, stale, damaged or stray */
+    int64_t rows_removed;     /* by the repair (files + embeddings + other rows) */
+    int64_t indexes_rebuilt;  /* vector index files rebuilt by the repair */
+    char message[CLIPSEARCH_ERROR_MESSAGE_SIZE]; /* the worst finding, "" if healthy */
+} clipsearch_check_report;
+
+/*
+ * Checks the library in folder `path` (NULL = the default folder): SQLite's
+ * integrity_check, the schema version and its tables and indexes, each
+ * embedding's size, values and norm against its model, rows that point at
+ * no file or model, roots and photos gone from disk, and each model's
+ * vector index file (header, payload hash, generation, count and, for exact
+ * indexes, a sample of self-searches).  With params->repair it then:
+ * recreates dropped SQLite indexes (REINDEX when integrity_check reports
+ * index damage only), removes photos gone from disk under existing roots and
+ * rows pointing at nothing, removes vectors that are not a valid embedding
+ * (the next indexing run re-embeds their photos), rebuilds the vector index
+ * files and removes stray ones.  It never removes the embedding of a photo
+ * that still exists on disk (nor of one under a root that is gone, as on an
+ * unmounted disk).  Repair refuses to run while an indexer works on the
+ * library.
+ * Returns CLIPSEARCH_OK when the check ran, whatever it found (the verdict
+ * is in *report); an error when it could not (no library: ERR_NOT_FOUND; a
+ * newer schema than this program knows: ERR_UNSUPPORTED; an indexer is
+ * running during a repair: ERR_BUSY; I/O...).  A repair holds the indexer
+ * lock (see clipsearch_library_indexing) while it writes.  A library too
+ * damaged to open is a DAMAGED verdict, not an error.  params may be NULL.
+ * Not thread-safe with other handles of this process writing the library.
+ */
+CLIPSEARCH_API
+clipsearch_status clipsearch_library_check(const char *path,
+                                           const clipsearch_check_params *params,
+                                           clipsearch_check_report *report,
+                                           clipsearch_error *err);
 
 #ifdef __cplusplus
 }

@@ -26,6 +26,9 @@ typedef enum clipsearch_term_kind {
 
 /* One part of a query.  The query vector is
  *   normalise( sum_i weight_i * normalise(embedding(term_i)) ). */
+/* The most terms one query may combine (more: CLIPSEARCH_ERR_TOO_LARGE). */
+#define CLIPSEARCH_MAX_QUERY_TERMS 64
+
 typedef struct clipsearch_query_term {
     clipsearch_term_kind kind;
     const char *value;  /* the text or the photo's path (not copied) */

@@ -867,13 +867,17 @@ clipsearch_status clipsearch_searcher_rank(clipsearch_searcher *s, const char *n
     for (int64_t i = 0; i < n && res->n < params->limit; i++) {
         double z = order[i].logit;
         float prob = (float)(z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z)));
-        int kept;
+        int kept, rc;
         if (prob < params->min_score)
             break;
         sqlite3_reset(q);
         sqlite3_bind_int64(q, 1, ids[order[i].index]);
-        if (sqlite3_step(q) != SQLITE_ROW)
-            continue;
+        if ((rc = sqlite3_step(q)) != SQLITE_ROW) {
+            if (rc == SQLITE_DONE)
+                continue;
+            r = cs_store_error(cs_library_store(lib), err, "reading a result");
+            goto out;
+        }
         kept = cs_library_result_from_row(q, params, ids[order[i].index], prob,
                                           &res->items[res->n], err);
         if (kept < 0) {

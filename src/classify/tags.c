@@ -25,10 +25,13 @@ clipsearch_status clipsearch_library_file_path(clipsearch_library *lib, int64_t 
         return r;
     }
     sqlite3_bind_int64(q, 1, file_id);
-    if (sqlite3_step(q) != SQLITE_ROW) {
+    if ((r = sqlite3_step(q)) != SQLITE_ROW) {
+        /* A damaged page is an error, not a missing file. */
+        r = r == SQLITE_DONE ? cs_error_set(err, CLIPSEARCH_ERR_NOT_FOUND, "no file with id %lld",
+                                            (long long)file_id)
+                             : cs_store_error(st, err, "reading a file's path");
         sqlite3_finalize(q);
-        return cs_error_set(err, CLIPSEARCH_ERR_NOT_FOUND, "no file with id %lld",
-                            (long long)file_id);
+        return r;
     }
     *path = strdup((const char *)sqlite3_column_text(q, 0));
     sqlite3_finalize(q);

@@ -22,6 +22,7 @@ const char *clipsearch_strerror(clipsearch_status status)
     case CLIPSEARCH_ERR_INTERRUPTED: return "interrupted";
     case CLIPSEARCH_ERR_NETWORK: return "network error";
     case CLIPSEARCH_ERR_INTERNAL: return "internal error";
+    case CLIPSEARCH_ERR_BUSY: return "busy";
     }
     return "unknown status";
 }

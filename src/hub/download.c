@@ -24,6 +24,11 @@
 #include "hub.h"
 #include "sha.h"
 
+/* No model file is larger (the biggest CLIP checkpoints are a few GB); an
+ * error page is small. */
+#define CS_MAX_DOWNLOAD_BYTES ((int64_t)64 << 30)
+#define CS_MAX_ERROR_BODY ((int64_t)1 << 20)
+
 const cs_model_file cs_model_files[] = {
     {"config.json", 1},
     {"preprocessor_config.json", 0},
@@ -74,6 +79,8 @@ typedef struct dl {
     int decided;          /* status checked and file positioned */
     int write_error;      /* errno of a failed write */
     int stopped;          /* the progress callback asked to stop */
+    int too_long;         /* the body went past the size stated (or the cap) */
+    int64_t discarded;    /* bytes of an error page read */
     int file_index;
     const remote_file *rf;
     double started;
@@ -108,8 +115,22 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
             d->decided = 2; /* an error page or a mismatched range: discard */
         }
     }
-    if (d->decided == 2)
+    if (d->decided == 2) {
+        /* An error page is read to the end, but not an endless one. */
+        d->discarded += (int64_t)len;
+        if (d->discarded > CS_MAX_ERROR_BODY) {
+            d->too_long = 1;
+            return 0;
+        }
         return len;
+    }
+    /* More than the hub announced (or, with no size stated, more than any
+     * model file): a broken or hostile server; stop before the disk fills. */
+    if (d->offset + d->written + (int64_t)len >
+        (d->rf && d->rf->size >= 0 ? d->rf->size : CS_MAX_DOWNLOAD_BYTES)) {
+        d->too_long = 1;
+        return 0;
+    }
     while (at < len) {
         ssize_t w = write(d->fd, data + at, len - at);
         if (w < 0 && errno == EINTR)
@@ -190,6 +211,17 @@ static void url_of(const dl *d, const char *file, char *buf, size_t size)
 
 static clipsearch_status offline(const dl *d, CURLcode c, clipsearch_error *err)
 {
+    if (c == CURLE_PEER_FAILED_VERIFICATION || c == CURLE_SSL_CACERT_BADFILE)
+        return cs_error_set(err, CLIPSEARCH_ERR_NETWORK,
+                            "%s: its TLS certificate could not be verified (%s): nothing was "
+                            "downloaded (a proxy intercepting TLS?)",
+                            d->endpoint, curl_easy_strerror(c));
+    /* libcurl refuses a header over its 100 KB limit as "out of memory". */
+    if (c == CURLE_OUT_OF_MEMORY || c == CURLE_WEIRD_SERVER_REPLY || c == CURLE_RECV_ERROR)
+        return cs_error_set(err, CLIPSEARCH_ERR_NETWORK,
+                            "%s: the server's answer is malformed or oversized (%s: a header "
+                            "over 100 KB?): download stopped",
+                            d->endpoint, curl_easy_strerror(c));
     return cs_error_set(err, CLIPSEARCH_ERR_NETWORK,
                         "cannot reach %s (%s). To install the model by hand, get "
                         "config.json, model.safetensors, vocab.json and merges.txt from "
@@ -403,6 +435,8 @@ static clipsearch_status fetch(dl *d, const remote_file *rf, clipsearch_error *e
         if (d->offset > 0)
             resumed = 1;
         d->written = 0;
+        d->too_long = 0;
+        d->discarded = 0;
         d->decided = 0;
         d->write_error = 0;
         d->started = now();
@@ -432,6 +466,20 @@ static clipsearch_status fetch(dl *d, const remote_file *rf, clipsearch_error *e
         if (d->write_error) {
             r = cs_error_set(err, CLIPSEARCH_ERR_IO, "%s: write error: %s", part,
                              strerror(d->write_error));
+            break;
+        }
+        if (d->too_long) {
+            /* The bytes up to the stated size may be fine, the rest is not
+             * trusted: start over rather than resume from a bad tail. */
+            if (ftruncate(d->fd, 0) != 0) {
+                r = cs_error_set(err, CLIPSEARCH_ERR_IO, "%s: %s", part, strerror(errno));
+                break;
+            }
+            r = cs_error_set(err, CLIPSEARCH_ERR_NETWORK,
+                             "%s: %s: the server sent more than the %lld bytes it announced: "
+                             "download stopped",
+                             d->repo, rf->f->name,
+                             (long long)(rf->size >= 0 ? rf->size : CS_MAX_DOWNLOAD_BYTES));
             break;
         }
         if (c == CURLE_OK && code == 416) {

@@ -134,6 +134,36 @@ static clipsearch_status make_dirs(const char *path, clipsearch_error *err)
     return r;
 }
 
+static int first_problem(const char *message, void *user)
+{
+    snprintf(user, 300, "%s", message);
+    return 1;
+}
+
+static int first_missing(const char *type, const char *name, const char *sql, void *user)
+{
+    (void)sql;
+    snprintf(user, 160, "%s '%s'", type, name);
+    return 1;
+}
+
+/* A table or index dropped from the database is damage that every later
+ * statement would trip over with a vaguer message: refuse the library at
+ * open instead (cheap: the schema is compared, not the data). */
+static clipsearch_status check_tables(clipsearch_library *lib, clipsearch_error *err)
+{
+    char what[160] = "";
+    int version = 0, missing = 0;
+    clipsearch_status r = cs_store_schema_version(lib->store, &version, err);
+    if (r == CLIPSEARCH_OK)
+        r = cs_store_schema_missing(lib->store, version, first_missing, what, &missing, err);
+    if (r == CLIPSEARCH_OK && missing)
+        r = cs_error_set(err, CLIPSEARCH_ERR_FORMAT,
+                         "%s: the library is damaged: %s is missing (run 'clipsearch check')",
+                         lib->db_path, what);
+    return r;
+}
+
 clipsearch_status clipsearch_library_open(const char *path,
                                           const clipsearch_library_params *params,
                                           clipsearch_library **out, clipsearch_error *err)
@@ -179,6 +209,8 @@ clipsearch_status clipsearch_library_open(const char *path,
         goto fail;
     }
     if ((r = cs_store_open(lib->db_path, lib->read_only, &lib->store, err)) != CLIPSEARCH_OK)
+        goto fail;
+    if ((r = check_tables(lib, err)) != CLIPSEARCH_OK)
         goto fail;
     *out = lib;
     return CLIPSEARCH_OK;
@@ -650,7 +682,7 @@ clipsearch_status clipsearch_library_search(clipsearch_library *lib,
     int64_t *ids = NULL, total;
     cs_vindex *flat = NULL;
     const cs_vindex *vi;
-    int k, filtering, rerank;
+    int k, filtering, rerank, rc;
     clipsearch_status r;
     if (!lib || !model || !query || !out)
         return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "NULL argument to search");
@@ -729,8 +761,12 @@ clipsearch_status clipsearch_library_search(clipsearch_library *lib,
                 break;
             sqlite3_reset(st);
             sqlite3_bind_int64(st, 1, ids[i]);
-            if (sqlite3_step(st) != SQLITE_ROW)
-                continue; /* a stale index (an indexer is running) */
+            if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+                if (rc == SQLITE_DONE)
+                    continue; /* a stale index (an indexer is running) */
+                r = cs_store_error(lib->store, err, "reading a search result");
+                goto out;
+            }
             kept = cs_library_result_from_row(st, params, ids[i], scores[i], &res->items[n],
                                               err);
             if (kept < 0) {
@@ -942,18 +978,36 @@ int clipsearch_library_indexing(const clipsearch_library *lib)
     return busy;
 }
 
-/* Opens and locks the indexer lock file; -1 if impossible (the run goes on
- * without it: the lock only feeds clipsearch_library_indexing). */
-static int take_indexer_lock(const clipsearch_library *lib)
+int cs_library_lock(const char *dir, int wait, int (*cancel)(void *user), void *user,
+                    clipsearch_error *err)
 {
     char path[PATH_MAX];
     int fd;
-    snprintf(path, sizeof path, "%s/%s", lib->dir, INDEXER_LOCK);
+    snprintf(path, sizeof path, "%s/%s", dir, INDEXER_LOCK);
     if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
-        return -1;
-    /* Blocking would serialise two indexers, which the library allows to
-     * run together; a second one simply shares the flag. */
-    flock(fd, LOCK_EX | LOCK_NB);
+        return -1; /* a read-only library: the writes will say so */
+    /* One writer at a time: two indexers would encode the same new photos
+     * twice over, and a repair must not remove what an indexer adds. */
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return fd; /* locks not supported here: go on without */
+        if (!wait) {
+            close(fd);
+            cs_error_set(err, CLIPSEARCH_ERR_BUSY,
+                         "%s: another clipsearch-index (or a repair) is working on this "
+                         "library; try again when it is done (clipsearch-index --wait waits)",
+                         dir);
+            return -2;
+        }
+        if (cancel && cancel(user)) {
+            close(fd);
+            cs_error_set(err, CLIPSEARCH_ERR_INTERRUPTED,
+                         "%s: interrupted while waiting for another indexer", dir);
+            return -2;
+        }
+        nanosleep(&ts, NULL);
+    }
     return fd;
 }
 
@@ -1622,7 +1676,8 @@ clipsearch_status clipsearch_library_index(clipsearch_library *lib, const char *
         return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT,
                             "%s: library opened read-only: cannot index", lib->dir);
     n_threads = params->n_threads > 0 ? params->n_threads : default_threads();
-    lock_fd = take_indexer_lock(lib);
+    if ((lock_fd = cs_library_lock(lib->dir, params->wait, walk_cancel, &R, err)) == -2)
+        return err ? err->status : CLIPSEARCH_ERR_BUSY;
 
     /* The model first: a wrong --model should fail before any work. */
     if ((r = cs_model_fingerprint(model_dir, fp, err)) != CLIPSEARCH_OK)
@@ -1647,6 +1702,22 @@ clipsearch_status clipsearch_library_index(clipsearch_library *lib, const char *
         base = strrchr(copy, '/');
         snprintf(name, sizeof name, "%s", base ? base + 1 : copy);
         free(copy);
+    }
+    /* Writing into a damaged database could spread the damage: the quick
+     * check (every page and row, not the index contents) comes first. */
+    {
+        char first[300] = "";
+        int ok = 0;
+        if ((r = cs_store_integrity(lib->store, 1, first_problem, first, &ok, err)) !=
+            CLIPSEARCH_OK)
+            goto out;
+        if (!ok) {
+            r = cs_error_set(err, CLIPSEARCH_ERR_FORMAT,
+                             "%s: the library is damaged (%s): nothing was written; run "
+                             "'clipsearch check'",
+                             lib->db_path, first);
+            goto out;
+        }
     }
     if ((r = cs_store_begin_write(lib->store, err)) != CLIPSEARCH_OK)
         goto out;
@@ -1809,3 +1880,9 @@ out:
 }
 
 cs_store *cs_library_store(clipsearch_library *lib) { return lib ? lib->store : NULL; }
+
+void cs_library_vindex_path(const clipsearch_library *lib, int64_t model_id, char *buf,
+                            size_t size)
+{
+    vindex_path(lib, model_id, buf, size);
+}

@@ -163,11 +163,22 @@ static const char *const migration_5[] = {
     0
 };
 
+static const char *const migration_6[] = {
+    "-- 0006_write_generation.sql: each embedding records the write generation of\n",
+    "-- the transaction that stored it (the model's generation after that commit),\n",
+    "-- so a kill test (and `clipsearch check`) can tell that a photo committed\n",
+    "-- before a crash was neither lost nor re-encoded after it.  0 for rows\n",
+    "-- written before this schema.\n",
+    "ALTER TABLE embeddings ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;\n",
+    0
+};
+
 const cs_schema_migration cs_schema_migrations[] = {
     {1, "0001_initial.sql", migration_1},
     {2, "0002_classify.sql", migration_2},
     {3, "0003_classifiers.sql", migration_3},
     {4, "0004_auto_index.sql", migration_4},
     {5, "0005_precision.sql", migration_5},
+    {6, "0006_write_generation.sql", migration_6},
     {0, 0, 0}
 };

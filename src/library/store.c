@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,10 +90,13 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_FILE_WITH_HASH] = "SELECT f.id FROM files f JOIN embeddings e ON e.file_id = f.id"
                           " AND e.model_id = ?2 WHERE f.hash = ?1 AND f.error IS NULL"
                           " AND f.id <> ?3 LIMIT 1",
-    [ST_EMB_PUT] = "INSERT OR REPLACE INTO embeddings(file_id, model_id, vector)"
-                   " VALUES(?1, ?2, ?3)",
-    [ST_EMB_COPY] = "INSERT OR REPLACE INTO embeddings(file_id, model_id, vector)"
-                    " SELECT ?2, model_id, vector FROM embeddings"
+    /* generation: the model's generation once this transaction's bump is
+     * committed (the write generation of the row, schema 0006). */
+    [ST_EMB_PUT] = "INSERT OR REPLACE INTO embeddings(file_id, model_id, vector, generation)"
+                   " VALUES(?1, ?2, ?3, (SELECT generation + 1 FROM models WHERE id = ?2))",
+    [ST_EMB_COPY] = "INSERT OR REPLACE INTO embeddings(file_id, model_id, vector, generation)"
+                    " SELECT ?2, model_id, vector,"
+                    " (SELECT generation + 1 FROM models WHERE id = ?3) FROM embeddings"
                     " WHERE file_id = ?1 AND model_id = ?3",
     [ST_EMB_DELETE] = "DELETE FROM embeddings WHERE file_id = ?1 AND model_id = ?2",
     [ST_EMB_GET] = "SELECT vector FROM embeddings WHERE file_id = ?1 AND model_id = ?2",
@@ -143,6 +147,7 @@ clipsearch_status cs_store_error(cs_store *s, clipsearch_error *err, const char 
         hint = " (another process is writing the library)";
     } else if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
         st = CLIPSEARCH_ERR_FORMAT;
+        hint = " (the library is damaged: 'clipsearch check' tells more)";
     }
     return cs_error_set(err, st, "%s: %s: %s%s%s", s->path, what, sqlite3_errmsg(s->db), hint,
                         syshint);
@@ -199,6 +204,37 @@ clipsearch_status cs_store_schema_version(cs_store *s, int *version, clipsearch_
 
 static int folder_writable(const char *path);
 
+/* One migration's SQL as one malloc'd string (NULL: out of memory). */
+static char *migration_sql(const cs_schema_migration *m)
+{
+    size_t len = 0, at = 0;
+    char *sql;
+    for (const char *const *l = m->sql_lines; *l; l++)
+        len += strlen(*l);
+    if (!(sql = malloc(len + 1)))
+        return NULL;
+    for (const char *const *l = m->sql_lines; *l; l++) {
+        size_t n = strlen(*l);
+        memcpy(sql + at, *l, n);
+        at += n;
+    }
+    sql[at] = '\0';
+    return sql;
+}
+
+/* 1 when the database defines no table at all (an empty file). */
+static int no_tables(cs_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int none = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        none = sqlite3_column_int(st, 0) == 0;
+    sqlite3_finalize(st);
+    return none;
+}
+
 static clipsearch_status migrate(cs_store *s, clipsearch_error *err)
 {
     int version = 0, latest = cs_schema_latest_version();
@@ -213,6 +249,14 @@ static clipsearch_status migrate(cs_store *s, clipsearch_error *err)
                             s->path, version, latest);
     if (version == latest)
         return CLIPSEARCH_OK;
+    if (s->read_only && version == 0 && no_tables(s))
+        /* A library's creation commits its schema at once: an empty
+         * database is one being created this instant, or a truncated file;
+         * never a library to upgrade (and a search must not write to it). */
+        return cs_error_set(err, CLIPSEARCH_ERR_NOT_FOUND,
+                            "%s is empty: no library yet (an indexer creating it, or a "
+                            "truncated file: 'clipsearch check' tells more)",
+                            s->path);
     if (s->read_only) {
         /* A library made by an older clipsearch: upgrade it through a
          * separate writable connection when we may write it (migrations only
@@ -232,24 +276,14 @@ static clipsearch_status migrate(cs_store *s, clipsearch_error *err)
     if ((r = cs_store_schema_version(s, &version, err)) != CLIPSEARCH_OK)
         goto out;
     for (const cs_schema_migration *m = cs_schema_migrations; m->name; m++) {
-        size_t len = 0, at = 0;
         char pragma[64];
         if (m->version <= version)
             continue;
-        for (const char *const *l = m->sql_lines; *l; l++)
-            len += strlen(*l);
         free(sql);
-        sql = malloc(len + 1);
-        if (!sql) {
+        if (!(sql = migration_sql(m))) {
             r = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
             goto out;
         }
-        for (const char *const *l = m->sql_lines; *l; l++) {
-            size_t n = strlen(*l);
-            memcpy(sql + at, *l, n);
-            at += n;
-        }
-        sql[at] = '\0';
         if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
             char what[128];
             snprintf(what, sizeof what, "applying schema %s", m->name);
@@ -309,6 +343,60 @@ static char *immutable_uri(const char *path)
     return u;
 }
 
+/* Not a regular file: refused before SQLite opens it (only stat(2): a
+ * separate open and close of the database file would drop the POSIX locks
+ * this process's other connections hold on it). */
+static clipsearch_status precheck_file(const char *path, clipsearch_error *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return CLIPSEARCH_OK; /* absent: created, or SQLite says why not */
+    if (S_ISDIR(sb.st_mode))
+        return cs_error_set(err, CLIPSEARCH_ERR_FORMAT,
+                            "%s is a directory, not a library database (move it away)", path);
+    if (!S_ISREG(sb.st_mode))
+        return cs_error_set(err, CLIPSEARCH_ERR_FORMAT,
+                            "%s is not a regular file, not a library database", path);
+    return CLIPSEARCH_OK;
+}
+
+/* Damage SQLite would only notice when it reads the page concerned (maybe
+ * never, for a search), caught at open: a header that is not SQLite's, a
+ * file shorter than its header says (a truncation; unless the WAL holds
+ * pages, as while a checkpoint runs).  Read through SQLite's own file
+ * handle, for the reason above. */
+static clipsearch_status check_header(cs_store *s, clipsearch_error *err)
+{
+    sqlite3_file *f = NULL;
+    unsigned char h[100];
+    char wal[4200];
+    sqlite3_int64 size = 0;
+    uint32_t page_size, pages = 0;
+    struct stat sb;
+    if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || !f ||
+        !f->pMethods || f->pMethods->xFileSize(f, &size) != SQLITE_OK || size == 0)
+        return CLIPSEARCH_OK; /* empty: an interrupted creation, judged by migrate */
+    if (f->pMethods->xRead(f, h, (int)sizeof h, 0) != SQLITE_OK ||
+        memcmp(h, "SQLite format 3", 16) != 0)
+        return cs_error_set(err, CLIPSEARCH_ERR_FORMAT,
+                            "%s is not a SQLite database (damaged or not a clipsearch "
+                            "library): 'clipsearch check' tells more",
+                            s->path);
+    page_size = (uint32_t)h[16] << 8 | h[17];
+    if (page_size == 1)
+        page_size = 65536;
+    if (!memcmp(h + 24, h + 92, 4)) /* the in-header size is valid */
+        pages = (uint32_t)h[28] << 24 | (uint32_t)h[29] << 16 | (uint32_t)h[30] << 8 | h[31];
+    snprintf(wal, sizeof wal, "%s-wal", s->path);
+    if (pages && (int64_t)size < (int64_t)pages * page_size &&
+        !(stat(wal, &sb) == 0 && sb.st_size > 0))
+        return cs_error_set(err, CLIPSEARCH_ERR_FORMAT,
+                            "%s is truncated (%lld bytes; its header says %lld): the library is "
+                            "damaged; restore a backup, or move it away and index again",
+                            s->path, (long long)size, (long long)pages * page_size);
+    return CLIPSEARCH_OK;
+}
+
 static clipsearch_status open_db(cs_store *s, const char *name, int flags, clipsearch_error *err)
 {
     if (sqlite3_open_v2(name, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -336,6 +424,8 @@ clipsearch_status cs_store_open(const char *path, int read_only, cs_store **out,
         return cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
     }
     s->read_only = read_only;
+    if ((r = precheck_file(path, err)) != CLIPSEARCH_OK)
+        goto fail;
     if (!read_only && access(path, F_OK) == 0 &&
         (access(path, W_OK) != 0 || !folder_writable(path))) {
         /* SQLite would open it read-only and fail later with a vaguer
@@ -346,7 +436,8 @@ clipsearch_status cs_store_open(const char *path, int read_only, cs_store **out,
                          path, strerror(errno == 0 ? EACCES : errno));
         goto fail;
     }
-    if ((r = open_db(s, path, flags, err)) != CLIPSEARCH_OK)
+    if ((r = open_db(s, path, flags, err)) != CLIPSEARCH_OK ||
+        (r = check_header(s, err)) != CLIPSEARCH_OK)
         goto fail;
     if (!read_only) {
         /* 16 KiB pages (applies to a new database only; must come before
@@ -392,6 +483,108 @@ fail:
     free(uri);
     cs_store_close(s);
     return r;
+}
+
+clipsearch_status cs_store_schema_missing(cs_store *s, int version,
+                                         int (*fn)(const char *type, const char *name,
+                                                   const char *sql, void *user),
+                                         void *user, int *n_missing, clipsearch_error *err)
+{
+    sqlite3 *ref = NULL;
+    sqlite3_stmt *list = NULL, *have = NULL;
+    clipsearch_status r = CLIPSEARCH_OK;
+    char *sql = NULL;
+    int rc;
+    *n_missing = 0;
+    /* The reference: the migrations up to `version` applied to an empty
+     * in-memory database. */
+    if (sqlite3_open_v2(":memory:", &ref, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        r = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
+        goto out;
+    }
+    for (const cs_schema_migration *m = cs_schema_migrations; m->name; m++) {
+        if (m->version > version)
+            continue;
+        free(sql);
+        if (!(sql = migration_sql(m))) {
+            r = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
+            goto out;
+        }
+        if (sqlite3_exec(ref, sql, NULL, NULL, NULL) != SQLITE_OK) {
+            r = cs_error_set(err, CLIPSEARCH_ERR_INTERNAL, "schema %s: %s", m->name,
+                             sqlite3_errmsg(ref));
+            goto out;
+        }
+    }
+    if (sqlite3_prepare_v2(ref,
+                           "SELECT type, name, sql FROM sqlite_master WHERE type IN"
+                           " ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY rowid",
+                           -1, &list, NULL) != SQLITE_OK) {
+        r = cs_error_set(err, CLIPSEARCH_ERR_INTERNAL, "schema: %s", sqlite3_errmsg(ref));
+        goto out;
+    }
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type = ?1 AND name = ?2",
+                           -1, &have, NULL) != SQLITE_OK) {
+        r = cs_store_error(s, err, "reading the schema");
+        goto out;
+    }
+    while ((rc = sqlite3_step(list)) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(list, 0);
+        const char *name = (const char *)sqlite3_column_text(list, 1);
+        sqlite3_reset(have);
+        sqlite3_bind_text(have, 1, type, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(have, 2, name, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(have);
+        if (rc == SQLITE_DONE) {
+            ++*n_missing;
+            if (fn && fn(type, name, (const char *)sqlite3_column_text(list, 2), user))
+                break;
+        } else if (rc != SQLITE_ROW) {
+            r = cs_store_error(s, err, "reading the schema");
+            goto out;
+        }
+    }
+out:
+    free(sql);
+    sqlite3_finalize(list);
+    sqlite3_finalize(have);
+    sqlite3_close(ref);
+    return r;
+}
+
+clipsearch_status cs_store_integrity(cs_store *s, int quick,
+                                    int (*fn)(const char *message, void *user), void *user,
+                                    int *ok, clipsearch_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, rows = 0;
+    *ok = 0;
+    if (sqlite3_prepare_v2(s->db, quick ? "PRAGMA quick_check(100)" : "PRAGMA integrity_check(100)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return cs_store_error(s, err, "checking the database");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *m = (const char *)sqlite3_column_text(st, 0);
+        if (rows++ == 0 && m && !strcmp(m, "ok")) {
+            *ok = 1;
+            break;
+        }
+        if (fn && fn(m ? m : "?", user))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        /* A database too damaged to walk: SQLite's error is the finding. */
+        if (fn)
+            fn(sqlite3_errmsg(s->db), user);
+        rc = sqlite3_extended_errcode(s->db) & 0xff;
+        if (rc != SQLITE_CORRUPT && rc != SQLITE_NOTADB) {
+            clipsearch_status r = cs_store_error(s, err, "checking the database");
+            sqlite3_finalize(st);
+            return r;
+        }
+    }
+    sqlite3_finalize(st);
+    return CLIPSEARCH_OK;
 }
 
 void cs_store_close(cs_store *s)

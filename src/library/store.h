@@ -40,6 +40,25 @@ struct sqlite3 *cs_store_db(cs_store *s);
 /* PRAGMA user_version. */
 clipsearch_status cs_store_schema_version(cs_store *s, int *version, clipsearch_error *err);
 
+/* Tables and indexes that the schema at `version` defines and the database
+ * lacks (dropped: damage), compared with the migrations up to `version`
+ * applied to an empty in-memory database.  Calls fn(type, name, sql) for
+ * each ("table"/"index", its name, the CREATE statement; fn returns non-zero
+ * to stop; may be NULL) and sets *n_missing. */
+clipsearch_status cs_store_schema_missing(cs_store *s, int version,
+                                         int (*fn)(const char *type, const char *name,
+                                                   const char *sql, void *user),
+                                         void *user, int *n_missing, clipsearch_error *err);
+
+/* PRAGMA integrity_check (quick = 0) or quick_check (1, no index contents):
+ * *ok = 1 when SQLite says "ok"; else fn(message) for each problem it
+ * reports (up to 100; fn may be NULL, returns non-zero to stop).  A
+ * database too damaged to be walked at all gives *ok = 0 and SQLite's error
+ * as the message, not an error return (that is for I/O errors). */
+clipsearch_status cs_store_integrity(cs_store *s, int quick,
+                                    int (*fn)(const char *message, void *user), void *user,
+                                    int *ok, clipsearch_error *err);
+
 /* Transactions: begin_write takes the write lock at once (BEGIN IMMEDIATE),
  * begin_read opens a snapshot (BEGIN DEFERRED + a first read). */
 clipsearch_status cs_store_begin_write(cs_store *s, clipsearch_error *err);

@@ -400,6 +400,10 @@ clipsearch_status clipsearch_searcher_embed(clipsearch_searcher *s,
     clipsearch_status r = CLIPSEARCH_OK;
     if (!terms || n <= 0)
         return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "no query given");
+    if (n > CLIPSEARCH_MAX_QUERY_TERMS)
+        return cs_error_set(err, CLIPSEARCH_ERR_TOO_LARGE,
+                            "%d query terms: at most %d can be combined", n,
+                            CLIPSEARCH_MAX_QUERY_TERMS);
     if (!(e = malloc((size_t)dim * sizeof *e)))
         return cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
     memset(query, 0, (size_t)dim * sizeof *query);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -227,6 +228,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     clipsearch_server *S = cls;
     conn *k = *con_cls;
     clipsearch_error err = {0};
+    /* A connection taken between the daemon's start and the port being
+     * known (port 0) waits the few microseconds until it is. */
+    while (!__atomic_load_n(&S->ready, __ATOMIC_ACQUIRE)) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
     cs_query query;
     cs_request req;
     cs_reply rep;
@@ -592,6 +599,7 @@ clipsearch_status clipsearch_server_start(const clipsearch_server_params *params
         else
             snprintf(S->url, sizeof S->url, "http://%s:%d/", h, S->port);
     }
+    __atomic_store_n(&S->ready, 1, __ATOMIC_RELEASE); /* found by ThreadSanitizer */
     *out = S;
     return CLIPSEARCH_OK;
 fail:

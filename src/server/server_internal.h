@@ -32,6 +32,10 @@ typedef struct cs_worker {
 } cs_worker;
 
 struct clipsearch_server {
+    /* 1 once port, cookie_name and url are set after the daemon started
+     * (its threads may take a connection before): requests wait for it.
+     * Written with release, read with acquire (__atomic builtins). */
+    int ready;
     /* The searcher picks the model and owns the one library handle that
      * holds the vector index; it is used under search_mu only. */
     clipsearch_searcher *searcher;
