@@ -285,7 +285,7 @@ typedef struct clipsearch_library_file {
     int64_t size;                    /* bytes when indexed */
     int64_t mtime_ns;
     char hash[CLIPSEARCH_FINGERPRINT_SIZE]; /* XXH3-128 of the content, hex; "" if unknown */
-    char format[8];                  /* "jpeg", "png", "webp", "heif"; "" if unknown */
+    char format[16];                 /* as clipsearch_image_info.format; "" if unknown */
     int width, height;               /* upright size, 0 if unknown */
     int orientation;                 /* EXIF orientation 1..8, 0 if unknown */
     char taken[20];                  /* "YYYY-MM-DD HH:MM:SS", "" if unknown */
