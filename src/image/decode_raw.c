@@ -32,7 +32,8 @@ static int flip_to_orientation(int flip)
 
 static void quiet_data_error(void *data, const char *file, const int offset)
 {
-    (void)data;
+    if (data)
+        *(int *)data = 1;
     (void)file;
     (void)offset;
 }
@@ -50,7 +51,7 @@ static clipsearch_status raw_fail(clipsearch_error *err, int rc, const char *wha
                           : rc == LIBRAW_UNSUFFICIENT_MEMORY ? CLIPSEARCH_ERR_OUT_OF_MEMORY
                           : rc == LIBRAW_TOO_BIG ? CLIPSEARCH_ERR_TOO_LARGE
                                                       : CLIPSEARCH_ERR_FORMAT;
-    const char *why = rc == LIBRAW_IO_ERROR || rc == LIBRAW_DATA_ERROR ? "damaged or truncated file"
+    const char *why = rc == LIBRAW_IO_ERROR || rc == LIBRAW_DATA_ERROR ? "truncated file"
                                                                         : libraw_strerror(rc);
     return cs_error_set(err, s, "camera RAW %s (%s)", what, why);
 }
@@ -123,12 +124,12 @@ clipsearch_status cs_decode_raw(const uint8_t *data, size_t size,
     clipsearch_status st = CLIPSEARCH_OK;
     const int min_side = opts->raw_preview_min_side > 0 ? opts->raw_preview_min_side
                                                         : CS_RAW_DEFAULT_PREVIEW_SIDE;
-    int rc, used = 0;
+    int rc, used = 0, data_error = 0;
 
     if (!lr)
         return cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
     /* LibRaw's default handlers print to stderr; the library never prints. */
-    libraw_set_dataerror_handler(lr, quiet_data_error, NULL);
+    libraw_set_dataerror_handler(lr, quiet_data_error, &data_error);
     libraw_set_memerror_handler(lr, quiet_mem_error, NULL);
     lr->params.max_raw_memory_mb = 2048;
     /* LibRaw only reads the buffer; its API is not const-correct. */
@@ -162,6 +163,12 @@ clipsearch_status cs_decode_raw(const uint8_t *data, size_t size,
             rc = libraw_dcraw_process(lr);
         if (rc != LIBRAW_SUCCESS) {
             st = raw_fail(err, rc, "data cannot be decoded");
+            goto out;
+        }
+        /* LibRaw decodes what it can of a short file and reports the rest
+         * through the data error callback. */
+        if (data_error) {
+            st = raw_fail(err, LIBRAW_DATA_ERROR, "data ends early or is damaged");
             goto out;
         }
         pi = libraw_dcraw_make_mem_image(lr, &rc);
