@@ -4,7 +4,8 @@
  * pixels (exif_transpose + convert("RGB"), tests/pil_rgb.py) within one
  * 8-bit level.  Where Pillow does not read the format (AVIF, JPEG XL) the
  * reference is the format library's own decoder (avifdec/djxl to PNG, then
- * Pillow).  Then truncated and damaged copies of every file: an error
+ * Pillow).  PNGs whose orientation is only in XMP or in ImageMagick's raw
+ * EXIF profile, and a palette shorter than its indices.  Then truncated and damaged copies of every file: an error
  * (never a crash), and the pixel budget from each header.
  *
  * A case whose tool is missing is reported and skipped; when none can be
@@ -328,6 +329,34 @@ static void test_jxl(void)
         compare("gray.jxl", "gray.png", "jxl", -1, 0);
 }
 
+/* Where Pillow finds a PNG's orientation outside eXIf, and palette indices
+ * past PLTE (tests/make_png_cases.py writes the files). */
+static void test_png_like_pillow(void)
+{
+    char cmd[2400];
+    static const char *const files[] = {"xmp6.png", "xmp_attr8.png", "rawexif3.png",
+                                        "palette_short.png"};
+    static const int orientation[] = {6, 8, 3, 1};
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/tests/make_png_cases.py' src.png .",
+             CLIPSEARCH_SOURCE_DIR);
+    if (!make("png cases", cmd))
+        return;
+    made += 3;
+    for (int i = 0; i < 4; i++) {
+        char path[1200];
+        clipsearch_image img = {0, 0, NULL};
+        clipsearch_image_info info;
+        clipsearch_error err = {0, ""};
+        compare(files[i], files[i], "png", -1, 0);
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        if (clipsearch_image_load(path, 0, &img, &info, &err) == CLIPSEARCH_OK)
+            CHECK(info.orientation == orientation[i], "%s: orientation %d, want %d", files[i],
+                  info.orientation, orientation[i]);
+        clipsearch_image_release(&img);
+    }
+    damage("xmp_attr8.png");
+}
+
 int main(void)
 {
     struct stat sb;
@@ -348,6 +377,7 @@ int main(void)
         printf("SKIP: convert could not make the source image\n");
         return 77;
     }
+    test_png_like_pillow();
     test_tiff();
     test_gif();
     test_bmp();

@@ -353,6 +353,15 @@ clipsearch_status clipsearch_library_list_failures(
     clipsearch_library *lib, int (*fn)(const char *path, const char *reason, void *user),
     void *user, clipsearch_error *err);
 
+/* A short reason that groups failures, from a failure's path and message
+ * (as clipsearch_library_list_failures gives them): "unsupported format:
+ * .psd" (the extension, lower case), "truncated file", "empty file", "over
+ * the pixel budget", "unreadable file", "out of memory", "damaged PNG
+ * file", "unsupported feature of TIFF file", else "other error".  Writes a
+ * NUL-terminated string of at most cap bytes to out.  NULL path/message are
+ * treated as empty.  Thread-safe. */
+void clipsearch_failure_group(const char *path, const char *message, char *out, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif
