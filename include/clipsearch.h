@@ -18,5 +18,6 @@
 #include "clipsearch/server.h"
 #include "clipsearch/probe.h"
 #include "clipsearch/classify.h"
+#include "clipsearch/duplicates.h"
 
 #endif /* CLIPSEARCH_H */

@@ -25,6 +25,7 @@ static void usage(FILE *f)
             "  classify    zero-shot classification of photos against labels\n"
             "  tag         tag the library's photos from a vocabulary (automatic tags)\n"
             "  tags        list the library's tags and how many photos carry each\n"
+            "  duplicates  groups of identical and near-duplicate photos (never deletes)\n"
             "\n"
             "Run 'clipsearch search --help' for the search options and\n"
             "'clipsearch COMMAND --help' for a command's.\n"
@@ -61,6 +62,8 @@ int main(int argc, char **argv)
         return cmd_preprocess(argc - 1, argv + 1);
     if (!strcmp(argv[1], "search"))
         return cmd_search(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "duplicates"))
+        return cmd_duplicates(argc - 1, argv + 1);
     if (!strcmp(argv[1], "stats"))
         return cmd_stats(argc - 1, argv + 1);
     if (!strcmp(argv[1], "classify"))
