@@ -280,6 +280,25 @@ static int write_seeds(const char *out)
     return write_dng(path, 1, 16, 12) != 0;
 }
 
+/* test_image_raw --write-large PATH: a 6000x4000 DNG (the photo scaled up)
+ * with a 1620x1080 JPEG preview, for bench_duplicates --raw. */
+static int write_large(const char *path)
+{
+    clipsearch_image big = {0, 0, NULL};
+    big.width = 6000, big.height = 4000;
+    big.rgb = malloc((size_t)6000 * 4000 * 3);
+    if (!big.rgb)
+        return 1;
+    for (int y = 0; y < 4000; y++)
+        for (int x = 0; x < 6000; x++)
+            memcpy(big.rgb + ((size_t)y * 6000 + x) * 3,
+                   photo.rgb + ((size_t)(y * photo.height / 4000) * photo.width +
+                                x * photo.width / 6000) * 3, 3);
+    clipsearch_image_release(&photo);
+    photo = big;
+    return write_dng(path, 6, 1620, 1080) != 0;
+}
+
 int main(int argc, char **argv)
 {
     clipsearch_error err;
@@ -302,6 +321,8 @@ int main(int argc, char **argv)
     }
     if (argc == 3 && !strcmp(argv[1], "--write-seeds"))
         return write_seeds(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "--write-large"))
+        return write_large(argv[2]);
     check_dng("half.dng", 1, 160, 120, "raw-half");
     check_dng("half6.dng", 6, 160, 120, "raw-half");
     check_dng("half8.dng", 8, 160, 120, "raw-half");
