@@ -19,5 +19,6 @@
 #include "clipsearch/probe.h"
 #include "clipsearch/classify.h"
 #include "clipsearch/duplicates.h"
+#include "clipsearch/watch.h"
 
 #endif /* CLIPSEARCH_H */
