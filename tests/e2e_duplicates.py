@@ -20,6 +20,7 @@ own measured threshold 0.995).  Also: --json one group a line, identical copies 
 (77) without the fixtures or ImageMagick.
 """
 import json
+import signal
 import os
 import shutil
 import subprocess
@@ -229,6 +230,42 @@ if res:
     check("--threshold 1.5: exit 2", bad.returncode == 2, bad.stderr)
     none = run(CS, "duplicates", "--db", os.path.join(T, "nothing"))
     check("no library: exit 3", none.returncode == 3, none.stderr)
+
+    # The page's endpoint: the same groups as the command.
+    srv = subprocess.Popen([CS, "serve", "--db", db, "--model", SHAPES, "--port", "0"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = srv.stdout.readline().strip()
+    if check("serve starts", url.startswith("http://"), url):
+        import http.client
+        import urllib.parse
+        u = urllib.parse.urlsplit(url)
+
+        def get(path):
+            c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+            c.request("GET", path, headers={"Host": "127.0.0.1:%d" % u.port})
+            r = c.getresponse()
+            body = r.read()
+            c.close()
+            return r.status, body
+
+        st, body = get("/api/duplicates")
+        api = json.loads(body) if st == 200 else {}
+        check("/api/duplicates: 200", st == 200, str(st))
+        check("/api/duplicates: the command's groups",
+              [[p["path"] for p in g["photos"]] for g in api.get("groups", [])] ==
+              [[p["path"] for p in g["photos"]] for g in groups], str(api)[:300])
+        check("/api/duplicates: photo ids for thumbnails",
+              all(p["id"] > 0 for g in api.get("groups", []) for p in g["photos"]))
+        st, body = get("/api/duplicates?threshold=2")
+        check("/api/duplicates?threshold=2: 400", st == 400, str(st))
+        st, body = get("/api/duplicates?exact=1&limit=3")
+        api = json.loads(body) if st == 200 else {}
+        check("/api/duplicates?exact=1&limit=3: 3 of 8 groups",
+              len(api.get("groups", [])) == 3 and api.get("total_groups") == 8, str(api)[:200])
+        st, body = get("/duplicates.html")
+        check("the duplicates page is served", st == 200 and b"duplicates.js" in body, str(st))
+    srv.send_signal(signal.SIGTERM)
+    check("serve stops", srv.wait(timeout=30) == 0)
 
 shutil.rmtree(T, ignore_errors=True)
 print("e2e_duplicates: %d checks, %d failed" % (checks, fails))
