@@ -205,7 +205,11 @@ while time.time() < end and not found:
     run = w.next_run(timeout=end - time.time())
     found = bool(run and run["encoded"] >= 1)
 check("limited: a photo in an unwatched folder found by a rescan", found)
-check("limited: SIGTERM exit 0", w.stop() == 0)
+# Rescans follow each other every second here, so SIGTERM may land in a run:
+# 130 then (the batch in progress committed), else 0.
+rc = w.stop()
+check("limited: SIGTERM exit 0 (idle) or 130 (in a run)", rc in (0, 130), "rc %s: %s" % (
+    rc, w.stderr()[-800:]))
 
 shutil.rmtree(T, ignore_errors=True)
 print("e2e_watch: %d checks, %d failed" % (checks, fails))
