@@ -66,7 +66,7 @@ string(REGEX REPLACE "/$" "" CS_PC_RELATIVE_PREFIX "${CS_PC_RELATIVE_PREFIX}")
 # the shared library alone, without the dependencies' -dev packages.  For
 # --static, the dependencies' own linker flags as found here.
 set(CS_PC_LIBS_PRIVATE "${CS_PC_FAISS_C}-lfaiss -llapack")
-foreach(dep OPENBLAS CJSON UTF8PROC JPEG PNG WEBP HEIF SQLITE3 XXHASH CURL NETTLE MHD)
+foreach(dep OPENBLAS CJSON UTF8PROC JPEG PNG WEBP HEIF SQLITE3 XXHASH CURL NETTLE MHD TIFF AVIF JXL LIBRAW)
   foreach(flag ${${dep}_LDFLAGS})
     string(REGEX REPLACE "/$" "" flag "${flag}")
     if(flag MATCHES "^-L(/usr)?/lib(/${CMAKE_LIBRARY_ARCHITECTURE})?$")
@@ -80,7 +80,7 @@ endforeach()
 if(CS_HAVE_ONEDNN)
   string(APPEND CS_PC_LIBS_PRIVATE " -ldnnl")
 endif()
-string(APPEND CS_PC_LIBS_PRIVATE " -lz -fopenmp -lstdc++ -lpthread -lm")
+string(APPEND CS_PC_LIBS_PRIVATE " -lgif -lz -fopenmp -lstdc++ -lpthread -lm")
 configure_file(${CMAKE_SOURCE_DIR}/cmake/clipsearch.pc.in
   ${CMAKE_BINARY_DIR}/install/clipsearch.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/install/clipsearch.pc

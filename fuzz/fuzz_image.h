@@ -24,7 +24,7 @@ static inline void fuzz_image(const uint8_t *data, size_t size, fuzz_decoder dec
     clipsearch_image img = {0, 0, NULL};
     clipsearch_image_info info;
     clipsearch_error err;
-    cs_decode_opts o = {1 << 20, 0};
+    cs_decode_opts o = {1 << 20, 0, 0};
 
     if (decode(data, size, &o, &img, &info, &err) == CLIPSEARCH_OK) {
         cs_image_orient(&img, info.orientation, &err);

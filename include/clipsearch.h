@@ -19,5 +19,7 @@
 #include "clipsearch/server.h"
 #include "clipsearch/probe.h"
 #include "clipsearch/classify.h"
+#include "clipsearch/duplicates.h"
+#include "clipsearch/watch.h"
 
 #endif /* CLIPSEARCH_H */

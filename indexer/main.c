@@ -2,6 +2,7 @@
  * Thin program over clipsearch_library_index(): options, progress display,
  * summary, exit codes. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -26,11 +27,16 @@ enum {
 };
 
 static volatile sig_atomic_t g_stop;
+static int g_stop_pipe[2] = {-1, -1}; /* wakes a --watch wait */
 
 static void on_signal(int sig)
 {
     (void)sig;
     g_stop = 1;
+    if (g_stop_pipe[1] >= 0) {
+        ssize_t r = write(g_stop_pipe[1], "x", 1);
+        (void)r;
+    }
 }
 
 static void usage(FILE *f)
@@ -63,7 +69,20 @@ static void usage(FILE *f)
             "  --precision P       bf16, fp32 or auto (default): number format of the image\n"
             "                      tower's matrix products; auto is bf16 where the CPU has\n"
             "                      native bf16 dot products (AVX512_BF16 or AMX), else fp32\n"
-            "  --json              print a JSON summary as the last line of stdout\n"
+            "  --json              print a JSON summary as the last line of stdout (with\n"
+            "                      --watch: one line after each run)\n"
+            "  --watch             after indexing, keep the library in step with the\n"
+            "                      folders (inotify): new and changed photos are indexed\n"
+            "                      once no change has come for --debounce ms, moves are\n"
+            "                      recognised without re-encoding, deletions removed, new\n"
+            "                      subfolders watched; a folder that disappears (unmounted)\n"
+            "                      is reported and picked up again when it returns.  Stops\n"
+            "                      cleanly on Ctrl-C / SIGTERM (exit 0 when idle)\n"
+            "  --debounce MS       quiet time before indexing changes (default 2000)\n"
+            "  --rescan-interval S full rescan period when the kernel's inotify watch\n"
+            "                      limit is reached (default 300)\n"
+            "  --max-watches N     watch at most N folders, then rescan periodically\n"
+            "                      (default: as many as the kernel allows)\n"
             "  -q, --quiet         no progress and no per-file warnings\n"
             "  --wait              if another clipsearch-index (or clipsearch check\n"
             "                      --repair) works on the library, wait for it to finish\n"
@@ -155,6 +174,13 @@ static void on_problem(const char *path, const char *message, void *user)
         fprintf(stderr, "clipsearch-index: warning: %s: %s\n", path, message);
 }
 
+static void on_notice(const char *message, void *user)
+{
+    ui *u = user;
+    end_line(u);
+    fprintf(stderr, "clipsearch-index: %s\n", message);
+}
+
 static int parse_int(const char *s, int lo, int hi, int *out)
 {
     char *end;
@@ -167,10 +193,88 @@ static int parse_int(const char *s, int lo, int hi, int *out)
     return 0;
 }
 
+/* One indexing run (+ tagging), its messages and summary; the exit code. */
+static int run_once(const char *db, const char *model, const char *const *roots, int n_roots,
+                    const clipsearch_index_params *ip, ui *up, int json)
+{
+    clipsearch_index_summary s;
+    clipsearch_error err = {0};
+    clipsearch_library *lib = NULL;
+    clipsearch_status st;
+    int tag_failed = 0, opened = 0, code;
+    memset(&s, 0, sizeof s);
+    if ((st = clipsearch_library_open(db, NULL, &lib, &err)) == CLIPSEARCH_OK) {
+        opened = 1;
+        st = clipsearch_library_index(lib, model, roots, n_roots, ip, &s, &err);
+        end_line(up);
+        /* A vocabulary set by `clipsearch tag`: tag the photos not yet
+         * tagged with this model (new ones, or all after a model change). */
+        if (st == CLIPSEARCH_OK) {
+            int tag_set = 0;
+            clipsearch_tag_summary ts;
+            clipsearch_tag_params tp = clipsearch_tag_default_params();
+            clipsearch_library_tag_setting(lib, &tag_set, NULL, 0, NULL, NULL);
+            tp.model_dir = model;
+            tp.n_threads = ip->n_threads;
+            tp.only_untagged = 1;
+            if (tag_set) {
+                clipsearch_error te = {0};
+                if (clipsearch_library_tag(lib, &tp, &ts, &te) != CLIPSEARCH_OK) {
+                    fprintf(stderr, "clipsearch-index: tagging failed: %s\n", te.message);
+                    tag_failed = 1;
+                } else if (!up->quiet) {
+                    fprintf(stderr, "tagged %lld new photos: %lld tags\n",
+                            (long long)ts.photos, (long long)ts.tags);
+                }
+            }
+        }
+        clipsearch_library_close(lib);
+    }
+
+    if (st == CLIPSEARCH_OK && tag_failed)
+        code = EXIT_ERROR;
+    else if (st == CLIPSEARCH_OK)
+        code = s.missing_roots || s.unreadable_folders ? EXIT_PARTIAL : EXIT_DONE;
+    else if (st == CLIPSEARCH_ERR_INTERRUPTED)
+        code = EXIT_INTERRUPTED;
+    else if (st == CLIPSEARCH_ERR_MODEL || (st == CLIPSEARCH_ERR_NOT_FOUND && s.seen == 0 &&
+                                            strstr(err.message, model)))
+        code = EXIT_MODEL;
+    else
+        code = EXIT_ERROR;
+    if (st != CLIPSEARCH_OK)
+        fprintf(stderr, "clipsearch-index: %s%s\n", err.message,
+                st == CLIPSEARCH_ERR_INTERRUPTED ? " (work so far is saved)" : "");
+    if (!up->quiet && opened)
+        fprintf(stderr,
+                "%lld photos: %lld indexed, %lld unchanged, %lld moved, %lld copies, "
+                "%lld removed, %lld failed; %.1f s (%.1f img/s)\n",
+                (long long)s.seen, (long long)s.encoded, (long long)s.unchanged,
+                (long long)s.moved, (long long)s.copied, (long long)s.removed,
+                (long long)s.failed, s.seconds, s.images_per_second);
+    if (json) {
+        printf("{\"seen\":%lld,\"encoded\":%lld,\"unchanged\":%lld,\"moved\":%lld,"
+               "\"copied\":%lld,\"removed\":%lld,\"failed\":%lld,\"unreadable_folders\":%lld,"
+               "\"missing_roots\":%lld,\"seconds\":%.3f,\"images_per_second\":%.2f,"
+               "\"time\":{\"walk\":%.3f,\"hash\":%.3f,\"read_decode_preprocess\":%.3f,"
+               "\"encode\":%.3f,\"write\":%.3f,\"index\":%.3f,\"decode_wait\":%.3f},"
+               "\"status\":\"%s\"}\n",
+               (long long)s.seen, (long long)s.encoded, (long long)s.unchanged,
+               (long long)s.moved, (long long)s.copied, (long long)s.removed,
+               (long long)s.failed, (long long)s.unreadable_folders,
+               (long long)s.missing_roots, s.seconds, s.images_per_second, s.walk_seconds,
+               s.hash_seconds, s.read_decode_seconds, s.encode_seconds, s.write_seconds,
+               s.index_seconds, s.decode_wait_seconds, clipsearch_strerror(st));
+        fflush(stdout);
+    }
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     enum { O_DB = 256, O_MODEL, O_THREADS, O_BATCH, O_EXCLUDE, O_FOLLOW, O_TYPE, O_EXACT,
-           O_FAST, O_JSON, O_VERSION, O_PRECISION, O_WAIT };
+           O_FAST, O_JSON, O_VERSION, O_PRECISION, O_WAIT, O_WATCH, O_DEBOUNCE, O_RESCAN,
+           O_MAX_WATCHES };
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
         {"model", required_argument, NULL, O_MODEL},
@@ -187,17 +291,19 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, O_VERSION},
         {"wait", no_argument, NULL, O_WAIT},
+        {"watch", no_argument, NULL, O_WATCH},
+        {"debounce", required_argument, NULL, O_DEBOUNCE},
+        {"rescan-interval", required_argument, NULL, O_RESCAN},
+        {"max-watches", required_argument, NULL, O_MAX_WATCHES},
         {NULL, 0, NULL, 0}};
+    clipsearch_watch_params wp = clipsearch_watch_default_params();
+    int watch = 0;
     clipsearch_index_params ip = clipsearch_index_default_params();
-    clipsearch_index_summary s;
-    int tag_failed = 0;
     clipsearch_error err = {0};
-    clipsearch_library *lib = NULL;
-    clipsearch_status st;
     const char *db = NULL, *model = getenv("CLIPSEARCH_MODEL");
     char model_dir[PATH_MAX];
     const char **excludes = NULL;
-    int n_excludes = 0, json = 0, c, code, opened = 0;
+    int n_excludes = 0, json = 0, c, code;
     ui u = {0};
     struct sigaction sa;
 
@@ -238,6 +344,31 @@ int main(int argc, char **argv)
             break;
         case 'q': u.quiet = 1; break;
         case O_WAIT: ip.wait = 1; break;
+        case O_WATCH: watch = 1; break;
+        case O_DEBOUNCE:
+            if (parse_int(optarg, 0, 3600000, &wp.debounce_ms)) {
+                fprintf(stderr, "clipsearch-index: --debounce wants 0..3600000 (ms)\n");
+                code = EXIT_USAGE;
+                goto done;
+            }
+            break;
+        case O_RESCAN: {
+            int sec = 0;
+            if (parse_int(optarg, 1, 86400 * 7, &sec)) {
+                fprintf(stderr, "clipsearch-index: --rescan-interval wants 1..604800 (s)\n");
+                code = EXIT_USAGE;
+                goto done;
+            }
+            wp.rescan_ms = sec * 1000;
+            break;
+        }
+        case O_MAX_WATCHES:
+            if (parse_int(optarg, 1, INT_MAX, &wp.max_watches)) {
+                fprintf(stderr, "clipsearch-index: --max-watches wants a positive count\n");
+                code = EXIT_USAGE;
+                goto done;
+            }
+            break;
         case 'h': usage(stdout); code = EXIT_DONE; goto done;
         case O_VERSION:
             printf("clipsearch-index %s\n%s", clipsearch_version(), clipsearch_backends());
@@ -280,34 +411,10 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    memset(&s, 0, sizeof s);
-    if ((st = clipsearch_library_open(db, NULL, &lib, &err)) == CLIPSEARCH_OK) {
-        opened = 1;
-        st = clipsearch_library_index(lib, model, (const char *const *)(argv + optind),
-                                      argc - optind, &ip, &s, &err);
-        end_line(&u);
-        /* A vocabulary set by `clipsearch tag`: tag the photos not yet
-         * tagged with this model (new ones, or all after a model change). */
-        if (st == CLIPSEARCH_OK) {
-            int tag_set = 0;
-            clipsearch_tag_summary ts;
-            clipsearch_tag_params tp = clipsearch_tag_default_params();
-            clipsearch_library_tag_setting(lib, &tag_set, NULL, 0, NULL, NULL);
-            tp.model_dir = model;
-            tp.n_threads = ip.n_threads;
-            tp.only_untagged = 1;
-            if (tag_set) {
-                clipsearch_error te = {0};
-                if (clipsearch_library_tag(lib, &tp, &ts, &te) != CLIPSEARCH_OK) {
-                    fprintf(stderr, "clipsearch-index: tagging failed: %s\n", te.message);
-                    tag_failed = 1;
-                } else if (!u.quiet) {
-                    fprintf(stderr, "tagged %lld new photos: %lld tags\n",
-                            (long long)ts.photos, (long long)ts.tags);
-                }
-            }
-        }
-        clipsearch_library_close(lib);
+    if (watch && pipe2(g_stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        fprintf(stderr, "clipsearch-index: cannot create a pipe: %s\n", strerror(errno));
+        code = EXIT_ERROR;
+        goto done;
     }
 
     if (st == CLIPSEARCH_OK && tag_failed)
@@ -347,6 +454,45 @@ int main(int argc, char **argv)
                s.hash_seconds, s.read_decode_seconds, s.encode_seconds, s.write_seconds,
                s.index_seconds, s.decode_wait_seconds, s.precision, clipsearch_strerror(st));
         fflush(stdout);
+    code = run_once(db, model, (const char *const *)(argv + optind), argc - optind, &ip, &u,
+                    json);
+    if (watch && code != EXIT_INTERRUPTED && code != EXIT_ERROR && code != EXIT_MODEL) {
+        clipsearch_watch *w = NULL;
+        wp.follow_symlinks = ip.follow_symlinks;
+        wp.notice = on_notice;
+        wp.user = &u;
+        if (clipsearch_watch_open((const char *const *)(argv + optind), argc - optind, &wp, &w,
+                                  &err) != CLIPSEARCH_OK) {
+            fprintf(stderr, "clipsearch-index: --watch: %s\n", err.message);
+            code = EXIT_ERROR;
+            goto done;
+        }
+        if (!u.quiet)
+            fprintf(stderr, "clipsearch-index: watching %lld folders for changes\n",
+                    (long long)clipsearch_watch_count(w));
+        for (;;) {
+            int ev = 0;
+            if (g_stop) {
+                code = EXIT_DONE;
+                break;
+            }
+            if (clipsearch_watch_wait(w, g_stop_pipe[0], &ev, &err) != CLIPSEARCH_OK) {
+                fprintf(stderr, "clipsearch-index: --watch: %s\n", err.message);
+                code = EXIT_ERROR;
+                break;
+            }
+            if (ev & CLIPSEARCH_WATCH_STOPPED) {
+                code = EXIT_DONE; /* stopped while idle: nothing in progress */
+                break;
+            }
+            if (!(ev & CLIPSEARCH_WATCH_CHANGED))
+                continue;
+            code = run_once(db, model, (const char *const *)(argv + optind), argc - optind,
+                            &ip, &u, json);
+            if (code == EXIT_INTERRUPTED || code == EXIT_ERROR || code == EXIT_MODEL)
+                break;
+        }
+        clipsearch_watch_close(w);
     }
 done:
     free(excludes);

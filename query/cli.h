@@ -33,6 +33,7 @@ int cmd_classify(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_tags(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_duplicates(int argc, char **argv);
 
 /* Accepts "--name VALUE" and "--name=VALUE" at argv[*i]: returns the value
  * (advancing *i past it) or NULL when argv[*i] is another option; sets *bad

@@ -10,8 +10,10 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: clipsearch preprocess IMAGE -o OUT.f32 [--exact|--fast] [--size S]\n"
+            "       clipsearch preprocess IMAGE -o OUT.ppm --rgb\n"
             "\n"
-            "Decodes IMAGE (JPEG, PNG, WebP or HEIC, recognised by content), applies its\n"
+            "Decodes IMAGE (JPEG, PNG, WebP, HEIC, AVIF, TIFF, GIF, BMP, JPEG XL or camera\n"
+            "RAW, recognised by content), applies its\n"
             "EXIF orientation and CLIP's preprocessing (bicubic resize of the short side\n"
             "to S, centre crop S x S, /255, OpenAI CLIP mean/std), and writes the result\n"
             "as raw little-endian float32 in CHW order: 3 * S * S values.\n"
@@ -22,6 +24,8 @@ static void usage(FILE *f)
             "  --fast             let libjpeg-turbo shrink big JPEGs while decoding\n"
             "                     (short side kept >= 2*S), then the same resize\n"
             "  --size S           output size S (default 224; 1..8192)\n"
+            "  --rgb              write the decoded, upright 8-bit RGB photo instead, as a\n"
+            "                     binary PPM (what the preprocessing starts from)\n"
             "  -h, --help         show this help\n"
             "\n"
             "Prints the decoded size, orientation, date and camera to stderr.\n"
@@ -57,7 +61,7 @@ int cmd_preprocess(int argc, char **argv)
     float *out = NULL;
     size_t n;
     FILE *f;
-    int rc = CLI_EXIT_FAILURE;
+    int rc = CLI_EXIT_FAILURE, rgb = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -70,6 +74,8 @@ int cmd_preprocess(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             }
             output = argv[i];
+        } else if (!strcmp(a, "--rgb")) {
+            rgb = 1;
         } else if (!strcmp(a, "--exact")) {
             p.mode = CLIPSEARCH_PREPROCESS_EXACT;
         } else if (!strcmp(a, "--fast")) {
@@ -105,6 +111,34 @@ int cmd_preprocess(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
 
+    if (rgb) {
+        clipsearch_image img = {0, 0, NULL};
+        if (clipsearch_image_load(image, 0, &img, &info, &err) != CLIPSEARCH_OK) {
+            cli_print_error(&err);
+            return CLI_EXIT_FAILURE;
+        }
+        f = strcmp(output, "-") ? fopen(output, "wb") : stdout;
+        if (!f) {
+            perror(output);
+            clipsearch_image_release(&img);
+            return CLI_EXIT_FAILURE;
+        }
+        fprintf(f, "P6\n%d %d\n255\n", img.width, img.height);
+        n = fwrite(img.rgb, 3, (size_t)img.width * (size_t)img.height, f);
+        if ((f != stdout ? fclose(f) : fflush(f)) != 0 ||
+            n != (size_t)img.width * (size_t)img.height) {
+            fprintf(stderr, "clipsearch: %s: write failed\n", output);
+            if (f != stdout)
+                remove(output);
+            clipsearch_image_release(&img);
+            return CLI_EXIT_FAILURE;
+        }
+        fprintf(stderr, "%s: %s %dx%d (stored %dx%d, orientation %d) -> %s\n", image,
+                info.format, info.width, info.height, info.stored_width, info.stored_height,
+                info.orientation, output);
+        clipsearch_image_release(&img);
+        return CLI_EXIT_OK;
+    }
     n = (size_t)3 * (size_t)p.size * (size_t)p.size;
     out = malloc(n * sizeof *out);
     if (!out) {

@@ -1,6 +1,7 @@
 /* cmd_stats.c — `clipsearch stats`: what a library holds and its size. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -13,7 +14,10 @@ static void usage(FILE *f)
                "sizes on disk.\n"
                "  --db PATH    library folder (default as for searching)\n"
                "  --json       one JSON object\n"
-               "  --failures   also list each file that could not be indexed, and why\n"
+               "  --failures   also list each file that could not be indexed, and why,\n"
+               "               grouped by reason (\"truncated file\", \"unsupported format:\n"
+               "               .psd\"...), largest group first; with --json one object a\n"
+               "               file: failure (path), reason (message), group\n"
                "Exit codes: 0 success, 1 failure, 2 bad command line, 3 no library.\n");
 }
 
@@ -42,19 +46,97 @@ static void json_str(const char *s)
     putchar('"');
 }
 
-static int print_failure(const char *path, const char *reason, void *user)
+/* Failures, collected to be grouped by reason (clipsearch_failure_group). */
+typedef struct failure {
+    char *path, *reason;
+    char group[96];
+    size_t group_size;
+} failure;
+
+typedef struct failure_list {
+    failure *v;
+    size_t n, cap;
+    int oom;
+} failure_list;
+
+static int collect_failure(const char *path, const char *reason, void *user)
 {
-    int *json = user;
-    if (*json) {
-        printf("{\"failure\":");
-        json_str(path);
-        printf(",\"reason\":");
-        json_str(reason);
-        printf("}\n");
-    } else {
-        printf("  %s: %s\n", path, reason);
+    failure_list *l = user;
+    failure *f;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        failure *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->oom = 1;
+            return 1;
+        }
+        l->v = v, l->cap = cap;
     }
+    f = &l->v[l->n];
+    f->path = strdup(path ? path : "");
+    f->reason = strdup(reason ? reason : "");
+    if (!f->path || !f->reason) {
+        free(f->path);
+        free(f->reason);
+        l->oom = 1;
+        return 1;
+    }
+    clipsearch_failure_group(path, reason, f->group, sizeof f->group);
+    l->n++;
     return 0;
+}
+
+static int by_group(const void *pa, const void *pb)
+{
+    const failure *a = pa, *b = pb;
+    int c = strcmp(a->group, b->group);
+    return c ? c : strcmp(a->path, b->path);
+}
+
+/* Largest group first, then by name; paths in order within a group. */
+static int by_group_size(const void *pa, const void *pb)
+{
+    const failure *a = pa, *b = pb;
+    if (a->group_size != b->group_size)
+        return a->group_size > b->group_size ? -1 : 1;
+    return by_group(pa, pb);
+}
+
+static void print_failures(failure_list *l, int json)
+{
+    qsort(l->v, l->n, sizeof *l->v, by_group);
+    for (size_t i = 0, j; i < l->n; i = j) {
+        for (j = i; j < l->n && !strcmp(l->v[j].group, l->v[i].group); j++)
+            ;
+        for (size_t k = i; k < j; k++)
+            l->v[k].group_size = j - i;
+    }
+    qsort(l->v, l->n, sizeof *l->v, by_group_size);
+    for (size_t i = 0; i < l->n; i++) {
+        const failure *f = &l->v[i];
+        if (json) {
+            printf("{\"failure\":");
+            json_str(f->path);
+            printf(",\"reason\":");
+            json_str(f->reason);
+            printf(",\"group\":");
+            json_str(f->group);
+            printf("}\n");
+            continue;
+        }
+        if (i == 0 || strcmp(f->group, l->v[i - 1].group) != 0)
+            printf("  %s: %zu file%s\n", f->group, f->group_size, f->group_size == 1 ? "" : "s");
+        printf("    %s: %s\n", f->path, f->reason);
+    }
+}
+
+static void free_failures(failure_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].path);
+        free(l->v[i].reason);
+    }
+    free(l->v);
 }
 
 int cmd_stats(int argc, char **argv)
@@ -182,12 +264,19 @@ int cmd_stats(int argc, char **argv)
                    (double)(stats.database_bytes + stats.index_bytes) / (double)stats.photos);
     }
     if (failures) {
-        if (!json && stats.failures)
-            printf("failed files:\n");
-        if (clipsearch_library_list_failures(lib, print_failure, &json, &err) != CLIPSEARCH_OK) {
+        failure_list l = {NULL, 0, 0, 0};
+        if (clipsearch_library_list_failures(lib, collect_failure, &l, &err) != CLIPSEARCH_OK) {
             cli_print_error(&err);
             rc = CLI_EXIT_FAILURE;
+        } else if (l.oom) {
+            fprintf(stderr, "clipsearch stats: out of memory listing failures\n");
+            rc = CLI_EXIT_FAILURE;
+        } else {
+            if (!json && l.n)
+                printf("failed files, by reason:\n");
+            print_failures(&l, json);
         }
+        free_failures(&l);
     }
 out:
     clipsearch_library_close(lib);

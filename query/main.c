@@ -27,6 +27,7 @@ static void usage(FILE *f)
             "  tag         tag the library's photos from a vocabulary (automatic tags)\n"
             "  tags        list the library's tags and how many photos carry each\n"
             "  check       verify the library (--repair: fix what can be fixed)\n"
+            "  duplicates  groups of identical and near-duplicate photos (never deletes)\n"
             "\n"
             "Every command that runs a model (search, serve, embed, classify, tag, learn)\n"
             "also takes --precision bf16|fp32|auto: the number format of the towers'\n"
@@ -77,6 +78,8 @@ int main(int argc, char **argv)
         return cmd_preprocess(argc - 1, argv + 1);
     if (!strcmp(argv[1], "search"))
         return cmd_search(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "duplicates"))
+        return cmd_duplicates(argc - 1, argv + 1);
     if (!strcmp(argv[1], "stats"))
         return cmd_stats(argc - 1, argv + 1);
     if (!strcmp(argv[1], "export"))

@@ -13,6 +13,8 @@ PACKAGES=(
   libjpeg62-turbo-dev libpng-dev libwebp-dev libheif-dev zlib1g-dev
   libutf8proc-dev libcjson-dev libcurl4-openssl-dev libxxhash-dev nettle-dev
   libmicrohttpd-dev
+  libraw-dev libtiff-dev libavif-dev libjxl-dev libgif-dev
+  libavif-bin libjxl-tools libtiff-tools imagemagick python3-pil python3-numpy
   python3
   chromium chromium-driver python3-selenium
   # installing (issue 15): man pages from scdoc, checked with groff/man;

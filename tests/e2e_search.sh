@@ -234,6 +234,15 @@ assert ix['built'] == 'Flat' and ix['exact'] and ix['current'] and ix['vectors']
 assert s['database_bytes'] > 0 and s['index_bytes'] > 0
 " <<<"$("$CS" stats --db "$DB" --json)"
 check "stats --failures lists the broken files" [ "$("$CS" stats --db "$DB" --failures | grep -c "/broken/")" -eq 5 ]
+out=$("$CS" stats --db "$DB" --failures)
+check "stats --failures groups by reason" bash -c 'grep -q "^  truncated file: 1 file$" <<<"$1" &&
+  grep -q "^  unsupported format: .jpg: 1 file$" <<<"$1" && grep -q "^  empty file: 1 file$" <<<"$1" &&
+  grep -q "^  over the pixel budget: 1 file$" <<<"$1" && grep -q "^  damaged PNG file: 1 file$" <<<"$1"' _ "$out"
+check "stats --failures --json: a group on each line" python3 -c "
+import json,sys
+rows=[json.loads(l) for l in sys.stdin if l.startswith('{\"failure')]
+assert len(rows) == 5 and {r['group'] for r in rows} == {'truncated file', 'unsupported format: .jpg', 'empty file', 'over the pixel budget', 'damaged PNG file'}, rows
+" <<<"$("$CS" stats --db "$DB" --failures --json)"
 "$CS" stats --db "$T/nothing" >/dev/null 2>&1
 check "stats on no library: exit 3" [ $? -eq 3 ]
 

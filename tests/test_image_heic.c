@@ -172,6 +172,35 @@ static void run_case(const char *fixture, int orientation, int with_exif)
     free(b);
 }
 
+/* Cut and damaged copies: libheif's multi-line messages come out as one line. */
+static void check_messages(const char *fixture)
+{
+    char path[600], cut[700];
+    size_t n = 0;
+    char *buf;
+    int errors = 0;
+    snprintf(path, sizeof path, "%s/%s.heic", tu_tmpdir(), fixture);
+    snprintf(cut, sizeof cut, "%s/cut.heic", tu_tmpdir());
+    buf = tu_read_file(path, &n);
+    if (!buf)
+        return;
+    for (size_t len = 16; len < n; len += n / 23 + 1) {
+        clipsearch_image img = {0, 0, NULL};
+        clipsearch_error err = {0, ""};
+        tu_write_file(cut, buf, len);
+        if (clipsearch_image_load(cut, 0, &img, NULL, &err) != CLIPSEARCH_OK) {
+            errors++;
+            CHECK(strchr(err.message, '\n') == NULL && strchr(err.message, '\r') == NULL,
+                  "cut to %zu: message on more than one line: %s", len, err.message);
+            if (errors == 1)
+                printf("cut HEIC: %s\n", err.message);
+        }
+        clipsearch_image_release(&img);
+    }
+    CHECK(errors > 0, "no cut copy of %s failed", fixture);
+    free(buf);
+}
+
 int main(void)
 {
     tu_require_fixture("images/astronaut.jpg");
@@ -181,5 +210,6 @@ int main(void)
     }
     run_case("astronaut.jpg", 1, 1);
     run_case("rocket.jpg", 6, 0);
+    check_messages("astronaut.jpg");
     return tu_finish("test_image_heic");
 }

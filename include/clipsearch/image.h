@@ -1,6 +1,6 @@
 /*
- * clipsearch/image.h — photo decoding (JPEG, PNG, WebP, HEIC/HEIF, chosen by
- * magic bytes), EXIF orientation and metadata, and CLIP preprocessing.
+ * clipsearch/image.h — photo decoding (JPEG, PNG, WebP, HEIC/HEIF, AVIF,
+ * TIFF, GIF, BMP, JPEG XL and camera RAW, chosen by magic bytes), EXIF orientation and metadata, and CLIP preprocessing.
  */
 #ifndef CLIPSEARCH_IMAGE_H
 #define CLIPSEARCH_IMAGE_H
@@ -29,7 +29,9 @@ typedef struct clipsearch_image {
 
 /* What was learned about a photo while decoding it. */
 typedef struct clipsearch_image_info {
-    char format[8];          /* "jpeg", "png", "webp", "heif" */
+    char format[16];         /* "jpeg", "png", "webp", "heif", "avif", "tiff", "gif",
+                                "bmp", "jxl", "raw-preview" (a camera RAW's embedded
+                                preview) or "raw-half" (its RAW data at half size) */
     int stored_width;        /* as stored in the file */
     int stored_height;
     int width;               /* upright, after the EXIF orientation */

@@ -370,7 +370,7 @@ typedef struct clipsearch_library_file {
     int64_t size;                    /* bytes when indexed */
     int64_t mtime_ns;
     char hash[CLIPSEARCH_FINGERPRINT_SIZE]; /* XXH3-128 of the content, hex; "" if unknown */
-    char format[8];                  /* "jpeg", "png", "webp", "heif"; "" if unknown */
+    char format[16];                 /* as clipsearch_image_info.format; "" if unknown */
     int width, height;               /* upright size, 0 if unknown */
     int orientation;                 /* EXIF orientation 1..8, 0 if unknown */
     char taken[20];                  /* "YYYY-MM-DD HH:MM:SS", "" if unknown */
@@ -558,6 +558,16 @@ clipsearch_status clipsearch_library_check(const char *path,
                                            const clipsearch_check_params *params,
                                            clipsearch_check_report *report,
                                            clipsearch_error *err);
+
+/* A short reason that groups failures, from a failure's path and message
+ * (as clipsearch_library_list_failures gives them): "unsupported format:
+ * .psd" (the extension, lower case), "truncated file", "empty file", "over
+ * the pixel budget", "unreadable file", "out of memory", "damaged PNG
+ * file", "unsupported feature of TIFF file", else "other error".  Writes a
+ * NUL-terminated string of at most cap bytes to out.  NULL path/message are
+ * treated as empty.  Thread-safe. */
+CLIPSEARCH_API
+void clipsearch_failure_group(const char *path, const char *message, char *out, size_t cap);
 
 #ifdef __cplusplus
 }

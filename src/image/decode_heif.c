@@ -14,6 +14,26 @@
 #include "exif.h"
 #include "image_decode.h"
 
+/* libheif's messages can span lines ("Invalid input: ...\n" + detail);
+ * every run of white space becomes one space, so a message is one line. */
+static const char *one_line(const char *msg, char *buf, size_t cap)
+{
+    size_t o = 0;
+    int space = 0;
+    for (const char *p = msg ? msg : ""; *p && o + 2 < cap; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t' || *p == ' ') {
+            space = o > 0;
+            continue;
+        }
+        if (space)
+            buf[o++] = ' ';
+        space = 0;
+        buf[o++] = *p;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 static void heif_exif(const struct heif_image_handle *h, clipsearch_image_info *info)
 {
     heif_item_id id;
@@ -51,6 +71,7 @@ clipsearch_status cs_decode_heif(const uint8_t *data, size_t size,
     clipsearch_status st = CLIPSEARCH_OK;
     const uint8_t *plane;
     int stride, w, h;
+    char line[512];
 
     ctx = heif_context_alloc();
     if (!ctx)
@@ -61,13 +82,14 @@ clipsearch_status cs_decode_heif(const uint8_t *data, size_t size,
                                        he.code == heif_error_Unsupported_filetype
                                    ? CLIPSEARCH_ERR_UNSUPPORTED
                                    : CLIPSEARCH_ERR_FORMAT,
-                          "HEIF file is damaged or unsupported (%s)", he.message);
+                          "HEIF file is damaged or unsupported (%s)",
+                          one_line(he.message, line, sizeof line));
         goto out;
     }
     he = heif_context_get_primary_image_handle(ctx, &handle);
     if (he.code != heif_error_Ok) {
         st = cs_error_set(err, CLIPSEARCH_ERR_FORMAT, "HEIF file has no primary image (%s)",
-                          he.message);
+                          one_line(he.message, line, sizeof line));
         goto out;
     }
     /* Both the coded and the displayed size are checked: the coded one is
@@ -88,7 +110,7 @@ clipsearch_status cs_decode_heif(const uint8_t *data, size_t size,
     he = heif_decode_image(handle, &himg, heif_colorspace_RGB, heif_chroma_interleaved_RGB, NULL);
     if (he.code != heif_error_Ok) {
         st = cs_error_set(err, CLIPSEARCH_ERR_FORMAT, "HEIF image cannot be decoded (%s)",
-                          he.message);
+                          one_line(he.message, line, sizeof line));
         goto out;
     }
     w = heif_image_get_width(himg, heif_channel_interleaved);

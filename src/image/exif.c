@@ -121,7 +121,7 @@ static void normalise_date(const char *in, char out[20])
 }
 
 typedef struct found {
-    int orientation;
+    int orientation, has_orientation;
     char make[64], model[96], original[32], digitized[32];
     uint32_t exif_ifd; /* 0 when absent */
 } found;
@@ -146,6 +146,7 @@ static void walk_ifd(const tiff *t, size_t ifd, int is_exif_ifd, found *f)
                 unsigned v = type == TYPE_SHORT ? rd16(t, e + 8)
                              : type == TYPE_LONG ? (unsigned)rd32(t, e + 8) : 0;
                 f->orientation = (v >= 1 && v <= 8) ? (int)v : 1;
+                f->has_orientation = 1;
             } else if (tag == TAG_MAKE) {
                 read_ascii(t, e, f->make, sizeof f->make);
             } else if (tag == TAG_MODEL) {
@@ -173,6 +174,7 @@ static void append(char *dst, size_t cap, const char *src)
 void cs_exif_init(cs_exif *out)
 {
     out->orientation = 1;
+    out->has_orientation = 0;
     out->taken[0] = '\0';
     out->camera[0] = '\0';
 }
@@ -207,6 +209,7 @@ int cs_exif_parse(const uint8_t *data, size_t size, cs_exif *out)
         walk_ifd(&t, f.exif_ifd, 1, &f);
 
     out->orientation = f.orientation;
+    out->has_orientation = f.has_orientation;
     normalise_date(f.original, out->taken);
     if (!out->taken[0])
         normalise_date(f.digitized, out->taken);

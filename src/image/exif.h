@@ -14,6 +14,7 @@
 
 typedef struct cs_exif {
     int orientation;  /* 1..8; 1 when absent or out of range */
+    int has_orientation; /* 1 when IFD0 has an Orientation tag (any value) */
     char taken[20];   /* DateTimeOriginal (else DateTimeDigitized) as
                          "YYYY-MM-DD HH:MM:SS"; "" when absent or malformed */
     char camera[128]; /* Make + " " + Model (Model alone when it already starts

@@ -15,13 +15,80 @@
  * this, and it keeps a damaged size field from exhausting memory. */
 #define CS_MAX_FILE_BYTES ((int64_t)1 << 31)
 
-static int is_heif_brand(const uint8_t *b)
+static int brand_in(const uint8_t *b, const char (*list)[5], size_t n)
 {
-    static const char brands[][5] = {"heic", "heix", "hevc", "hevx", "heim", "heis",
-                                     "hevm", "hevs", "mif1", "msf1", "avif", "avis"};
-    for (size_t i = 0; i < sizeof brands / sizeof brands[0]; i++)
-        if (memcmp(b, brands[i], 4) == 0)
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(b, list[i], 4) == 0)
             return 1;
+    return 0;
+}
+
+static const char heif_brands[][5] = {"heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs"};
+static const char avif_brands[][5] = {"avif", "avis"};
+static const char mif_brands[][5] = {"mif1", "msf1"};
+#define NBRANDS(a) (sizeof a / sizeof a[0])
+
+/* ISO BMFF: the major brand decides, then the compatible brands (HEVC
+ * before AV1, then the generic HEIF brands, which libheif reads). */
+static cs_image_format sniff_bmff(const uint8_t *d, size_t n)
+{
+    size_t box = (size_t)d[0] << 24 | (size_t)d[1] << 16 | (size_t)d[2] << 8 | d[3];
+    int heif = 0, avif = 0, mif = 0;
+    if (memcmp(d + 8, "crx ", 4) == 0)
+        return CS_FORMAT_RAW; /* Canon CR3 */
+    if (brand_in(d + 8, heif_brands, NBRANDS(heif_brands)))
+        return CS_FORMAT_HEIF;
+    if (brand_in(d + 8, avif_brands, NBRANDS(avif_brands)))
+        return CS_FORMAT_AVIF;
+    mif = brand_in(d + 8, mif_brands, NBRANDS(mif_brands));
+    if (box > n)
+        box = n;
+    for (size_t at = 16; at + 4 <= box; at += 4) {
+        heif |= brand_in(d + at, heif_brands, NBRANDS(heif_brands));
+        avif |= brand_in(d + at, avif_brands, NBRANDS(avif_brands));
+        mif |= brand_in(d + at, mif_brands, NBRANDS(mif_brands));
+    }
+    return heif ? CS_FORMAT_HEIF : avif ? CS_FORMAT_AVIF : mif ? CS_FORMAT_HEIF : CS_FORMAT_UNKNOWN;
+}
+
+static uint32_t rd32(const uint8_t *p, int le)
+{
+    return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+              : (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
+}
+
+static uint16_t rd16(const uint8_t *p, int le)
+{
+    return le ? (uint16_t)(p[0] | p[1] << 8) : (uint16_t)(p[1] | p[0] << 8);
+}
+
+int cs_tiff_is_raw(const uint8_t *d, size_t n)
+{
+    int le;
+    uint32_t ifd;
+    uint16_t count;
+    if (n < 16)
+        return 0;
+    le = d[0] == 'I';
+    if (memcmp(d + 8, "CR\x02", 3) == 0) /* Canon CR2 */
+        return 1;
+    ifd = rd32(d + 4, le);
+    if (ifd < 8 || ifd > n - 2)
+        return 0;
+    count = rd16(d + ifd, le);
+    for (uint32_t i = 0; i < count && ifd + 2 + 12 * (size_t)(i + 1) <= n; i++) {
+        const uint8_t *e = d + ifd + 2 + 12 * (size_t)i;
+        uint16_t tag = rd16(e, le), type = rd16(e + 2, le);
+        uint32_t v = type == 3 ? rd16(e + 8, le) : rd32(e + 8, le);
+        if (tag == 50706 || tag == 50740) /* DNGVersion, DNGPrivateData (ARW, PEF...) */
+            return 1;
+        if (tag == 330) /* SubIFDs: the full-size image lives elsewhere (NEF, DNG) */
+            return 1;
+        if (tag == 254 && (v & 1)) /* IFD0 is a reduced-size preview */
+            return 1;
+        if (tag == 262 && (v == 32803 || v == 34892)) /* CFA, LinearRaw */
+            return 1;
+    }
     return 0;
 }
 
@@ -33,16 +100,28 @@ cs_image_format cs_image_sniff(const uint8_t *d, size_t n)
         return CS_FORMAT_PNG;
     if (n >= 12 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0)
         return CS_FORMAT_WEBP;
-    if (n >= 12 && memcmp(d + 4, "ftyp", 4) == 0) {
-        /* ISO BMFF: the major brand, then the compatible brands. */
-        size_t box = (size_t)d[0] << 24 | (size_t)d[1] << 16 | (size_t)d[2] << 8 | d[3];
-        if (is_heif_brand(d + 8))
-            return CS_FORMAT_HEIF;
-        if (box > n)
-            box = n;
-        for (size_t at = 16; at + 4 <= box; at += 4)
-            if (is_heif_brand(d + at))
-                return CS_FORMAT_HEIF;
+    if (n >= 12 && memcmp(d + 4, "ftyp", 4) == 0)
+        return sniff_bmff(d, n);
+    if (n >= 4 && (memcmp(d, "IIRO", 4) == 0 || memcmp(d, "IIRS", 4) == 0 ||
+                   memcmp(d, "MMOR", 4) == 0 || memcmp(d, "IIU\0", 4) == 0))
+        return CS_FORMAT_RAW; /* Olympus ORF, Panasonic RW2 */
+    if (n >= 4 && (memcmp(d, "II*\0", 4) == 0 || memcmp(d, "MM\0*", 4) == 0))
+        return cs_tiff_is_raw(d, n) ? CS_FORMAT_RAW : CS_FORMAT_TIFF;
+    if (n >= 15 && memcmp(d, "FUJIFILMCCD-RAW", 15) == 0)
+        return CS_FORMAT_RAW;
+    if (n >= 14 && (memcmp(d, "II\x1a\0\0\0HEAPCCDR", 14) == 0 || memcmp(d, "\0MRM", 4) == 0 ||
+                    memcmp(d, "FOVb", 4) == 0))
+        return CS_FORMAT_RAW; /* Canon CRW, Minolta MRW, Sigma X3F */
+    if (n >= 6 && (memcmp(d, "GIF87a", 6) == 0 || memcmp(d, "GIF89a", 6) == 0))
+        return CS_FORMAT_GIF;
+    if (n >= 2 && d[0] == 0xFF && d[1] == 0x0A)
+        return CS_FORMAT_JXL; /* bare codestream */
+    if (n >= 12 && memcmp(d, "\0\0\0\x0cJXL \r\n\x87\n", 12) == 0)
+        return CS_FORMAT_JXL; /* container */
+    if (n >= 18 && d[0] == 'B' && d[1] == 'M') {
+        uint32_t h = rd32(d + 14, 1);
+        if (h == 12 || h == 40 || h == 52 || h == 56 || h == 64 || h == 108 || h == 124)
+            return CS_FORMAT_BMP;
     }
     return CS_FORMAT_UNKNOWN;
 }
@@ -153,9 +232,29 @@ clipsearch_status cs_image_decode(const uint8_t *data, size_t size,
     case CS_FORMAT_PNG: st = cs_decode_png(data, size, &o, &img, &local, err); break;
     case CS_FORMAT_WEBP: st = cs_decode_webp(data, size, &o, &img, &local, err); break;
     case CS_FORMAT_HEIF: st = cs_decode_heif(data, size, &o, &img, &local, err); break;
+    case CS_FORMAT_TIFF: st = cs_decode_tiff(data, size, &o, &img, &local, err); break;
+    case CS_FORMAT_GIF: st = cs_decode_gif(data, size, &o, &img, &local, err); break;
+    case CS_FORMAT_BMP: st = cs_decode_bmp(data, size, &o, &img, &local, err); break;
+    case CS_FORMAT_AVIF: st = cs_decode_avif(data, size, &o, &img, &local, err); break;
+    case CS_FORMAT_JXL: st = cs_decode_jxl(data, size, &o, &img, &local, err); break;
+    case CS_FORMAT_RAW:
+        st = cs_decode_raw(data, size, &o, &img, &local, err);
+        /* A TIFF the RAW test took for a camera file: LibRaw refuses it, libtiff may not. */
+        if ((st == CLIPSEARCH_ERR_UNSUPPORTED || st == CLIPSEARCH_ERR_FORMAT) && size >= 4 &&
+            (memcmp(data, "II*\0", 4) == 0 || memcmp(data, "MM\0*", 4) == 0)) {
+            clipsearch_error terr;
+            clipsearch_image_info tinfo;
+            memset(&tinfo, 0, sizeof tinfo);
+            tinfo.orientation = 1;
+            if (cs_decode_tiff(data, size, &o, &img, &tinfo, &terr) == CLIPSEARCH_OK) {
+                local = tinfo;
+                st = CLIPSEARCH_OK;
+            }
+        }
+        break;
     default:
         return cs_error_set(err, CLIPSEARCH_ERR_FORMAT,
-                            "not a JPEG, PNG, WebP or HEIF image (unrecognised first bytes)");
+                            "unsupported format (unrecognised first bytes)");
     }
     if (st != CLIPSEARCH_OK)
         goto out;
@@ -242,7 +341,7 @@ clipsearch_status clipsearch_image_load_memory(const void *data, size_t size,
                                                clipsearch_image_info *info,
                                                clipsearch_error *err)
 {
-    cs_decode_opts o = {max_pixels, 0};
+    cs_decode_opts o = {max_pixels, 0, 0};
     if (!out || (!data && size))
         return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT,
                             "clipsearch_image_load_memory: NULL argument");

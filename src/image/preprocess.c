@@ -333,6 +333,8 @@ clipsearch_status clipsearch_preprocess_memory(const void *data, size_t size,
     o.max_pixels = params->max_pixels;
     o.min_short_side =
         params->mode == CLIPSEARCH_PREPROCESS_FAST ? cs_fast_min_short_side(params->size) : 0;
+    /* A RAW's embedded preview is used when it is at least twice the input. */
+    o.raw_preview_min_side = 2 * params->size;
     st = cs_image_decode(data, size, &o, &img, info, err);
     if (st == CLIPSEARCH_OK)
         st = clipsearch_preprocess_image(&img, params, out, err);

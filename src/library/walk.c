@@ -14,29 +14,25 @@
 
 #include "array.h"
 #include "error.h"
+#include "image_decode.h"
 
 const char *cs_sniff_photo(const unsigned char *b, size_t n)
 {
-    if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
-        return "jpeg";
-    if (n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8))
-        return "png";
-    if (n >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4))
-        return "webp";
-    if (n >= 12 && !memcmp(b + 4, "ftyp", 4)) {
-        static const char *const brands[] = {"heic", "heix", "heim", "heis", "hevc",
-                                             "hevx", "mif1", "msf1", "avif", "avis"};
-        for (size_t i = 0; i < sizeof brands / sizeof *brands; i++)
-            if (!memcmp(b + 8, brands[i], 4))
-                return "heif";
-    }
-    return NULL;
+    static const char *const names[] = {NULL, "jpeg", "png", "webp", "heif", "tiff",
+                                        "gif", "bmp", "avif", "jxl", "raw"};
+    cs_image_format f = cs_image_sniff(b, n);
+    return (size_t)f < sizeof names / sizeof *names ? names[f] : NULL;
 }
 
 int cs_has_photo_extension(const char *name)
 {
-    static const char *const exts[] = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp",
-                                       ".heic", ".heif", ".hif", ".avif"};
+    static const char *const exts[] = {
+        ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".heic", ".heif", ".hif", ".avif",
+        ".tif", ".tiff", ".gif", ".bmp", ".dib", ".jxl",
+        /* camera RAW, as LibRaw reads them */
+        ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf",
+        ".rw2", ".rwl", ".pef", ".srw", ".x3f", ".3fr", ".fff", ".iiq", ".erf", ".kdc", ".dcr",
+        ".mrw", ".mos", ".mef", ".raw"};
     size_t n = strlen(name);
     for (size_t i = 0; i < sizeof exts / sizeof *exts; i++) {
         size_t e = strlen(exts[i]);

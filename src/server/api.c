@@ -20,6 +20,7 @@
 #include "image_decode.h"
 #include "jsonbuf.h"
 #include "search_internal.h"
+#include "clipsearch/duplicates.h"
 #include "server_internal.h"
 #include "thumbs.h"
 
@@ -737,6 +738,61 @@ static void api_stats(clipsearch_server *S, cs_worker *w, cs_reply *rep)
     reply_json(rep, &b);
 }
 
+/* GET /api/duplicates?threshold=S&exact=1&limit=N: the duplicate groups
+ * (clipsearch_library_find_duplicates), best first, at most N groups
+ * (default 100). */
+static void api_duplicates(clipsearch_server *S, cs_worker *w, const cs_request *req,
+                           cs_reply *rep)
+{
+    clipsearch_duplicates_params dp = clipsearch_duplicates_default_params();
+    clipsearch_duplicates *d = NULL;
+    clipsearch_error err = {0};
+    clipsearch_status r;
+    const char *t = cs_query_get(req->query, "threshold");
+    int64_t limit = 100, exact = 0;
+    cs_buf b = {0};
+    if (t) {
+        char *end = NULL;
+        dp.threshold = strtof(t, &end);
+        if (!*t || *end || !(dp.threshold > 0 && dp.threshold <= 1)) {
+            cs_reply_error(rep, 400, "parameter 'threshold' must be a similarity in (0, 1]");
+            return;
+        }
+    }
+    if (cs_query_int(req->query, "limit", 100, 1, 10000, &limit, &err) != CLIPSEARCH_OK ||
+        cs_query_int(req->query, "exact", 0, 0, 1, &exact, &err) != CLIPSEARCH_OK) {
+        cs_reply_error(rep, 400, err.message);
+        return;
+    }
+    dp.exact_only = (int)exact;
+    if ((r = clipsearch_library_find_duplicates(w->lib, &S->model, &dp, &d, &err)) !=
+        CLIPSEARCH_OK) {
+        reply_status(rep, r, &err);
+        return;
+    }
+    cs_buf_printf(&b, "{\"threshold\":%.4f,\"photos_compared\":%lld,\"total_groups\":%zu,"
+                      "\"groups\":[",
+                  (double)dp.threshold, (long long)d->photos_compared, d->n_groups);
+    for (size_t g = 0; g < d->n_groups && (int64_t)g < limit; g++) {
+        const clipsearch_duplicate_group *gr = &d->groups[g];
+        cs_buf_printf(&b, "%s{\"bytes\":%lld,\"photos\":[", g ? "," : "", (long long)gr->bytes);
+        for (size_t k = 0; k < gr->n; k++) {
+            const clipsearch_duplicate_photo *ph = &gr->photos[k];
+            cs_buf_printf(&b, "%s{\"id\":%lld,\"path\":", k ? "," : "", (long long)ph->file.id);
+            cs_buf_json_str(&b, ph->file.path);
+            cs_buf_printf(&b, ",\"size\":%lld,\"width\":%d,\"height\":%d,\"taken\":",
+                          (long long)ph->file.size, ph->file.width, ph->file.height);
+            cs_buf_json_str(&b, ph->file.taken);
+            cs_buf_printf(&b, ",\"similarity\":%.4f,\"identical\":%s}", (double)ph->similarity,
+                          k && ph->identical ? "true" : "false");
+        }
+        cs_buf_puts(&b, "]}");
+    }
+    cs_buf_puts(&b, "]}\n");
+    clipsearch_duplicates_free(d);
+    reply_json(rep, &b);
+}
+
 /* ---- routing ---------------------------------------------------------------------------- */
 
 static int serve_asset(const char *path, cs_reply *rep)
@@ -750,7 +806,7 @@ static int serve_asset(const char *path, cs_reply *rep)
         rep->content_type = a->content_type;
         rep->static_body = a->data;
         rep->len = a->size;
-        rep->is_page = !strcmp(path, "/index.html");
+        rep->is_page = strlen(path) > 5 && !strcmp(path + strlen(path) - 5, ".html");
         /* The page changes only with the binary: revalidate each load. */
         rep->cache_control = "no-cache";
         return 1;
@@ -797,6 +853,11 @@ void cs_api_handle(clipsearch_server *S, const cs_request *req, cs_reply *rep)
             api_photo(w, req, rep);
         else
             api_stats(S, w, rep);
+    } else if (!strcmp(p, "/api/duplicates")) {
+        if (!get)
+            cs_reply_error(rep, 405, "use GET");
+        else
+            api_duplicates(S, w, req, rep);
     } else if (!strcmp(p, "/api/reveal")) {
         if (!post)
             cs_reply_error(rep, 405, "use POST");
