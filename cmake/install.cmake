@@ -72,7 +72,8 @@ foreach(dep OPENBLAS CJSON UTF8PROC JPEG PNG WEBP HEIF SQLITE3 XXHASH CURL NETTL
     if(flag MATCHES "^-L(/usr)?/lib(/${CMAKE_LIBRARY_ARCHITECTURE})?$")
       continue()   # the linker's default folders
     endif()
-    if(NOT " ${CS_PC_LIBS_PRIVATE} " MATCHES " ${flag} ")
+    string(FIND " ${CS_PC_LIBS_PRIVATE} " " ${flag} " seen)  # not a regex: -lstdc++
+    if(seen EQUAL -1)
       string(APPEND CS_PC_LIBS_PRIVATE " ${flag}")
     endif()
   endforeach()
@@ -80,7 +81,11 @@ endforeach()
 if(CS_HAVE_ONEDNN)
   string(APPEND CS_PC_LIBS_PRIVATE " -ldnnl")
 endif()
-string(APPEND CS_PC_LIBS_PRIVATE " -lgif -lz -fopenmp -lstdc++ -lpthread -lm")
+string(APPEND CS_PC_LIBS_PRIVATE " -lgif -lz -fopenmp -lpthread -lm")
+string(FIND " ${CS_PC_LIBS_PRIVATE} " " -lstdc++ " seen)
+if(seen EQUAL -1)
+  string(APPEND CS_PC_LIBS_PRIVATE " -lstdc++")
+endif()
 configure_file(${CMAKE_SOURCE_DIR}/cmake/clipsearch.pc.in
   ${CMAKE_BINARY_DIR}/install/clipsearch.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/install/clipsearch.pc

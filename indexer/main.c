@@ -65,10 +65,10 @@ static void usage(FILE *f)
             "                      DCT scaling) before the CLIP resize: ~3x faster on\n"
             "                      12-megapixel photos, embeddings differ very slightly\n"
             "  --exact             decode every photo at full size, then resize exactly as\n"
-            "                      the reference CLIP preprocessing does (slower)\n"
-            "  --precision P       bf16, fp32 or auto (default): number format of the image\n"
+            "                      the reference CLIP preprocessing does (slower)\n"            "  --precision P       bf16, fp32 or auto (default): number format of the image\n"
             "                      tower's matrix products; auto is bf16 where the CPU has\n"
             "                      native bf16 dot products (AVX512_BF16 or AMX), else fp32\n"
+
             "  --json              print a JSON summary as the last line of stdout (with\n"
             "                      --watch: one line after each run)\n"
             "  --watch             after indexing, keep the library in step with the\n"
@@ -237,6 +237,8 @@ static int run_once(const char *db, const char *model, const char *const *roots,
         code = s.missing_roots || s.unreadable_folders ? EXIT_PARTIAL : EXIT_DONE;
     else if (st == CLIPSEARCH_ERR_INTERRUPTED)
         code = EXIT_INTERRUPTED;
+    else if (st == CLIPSEARCH_ERR_BUSY)
+        code = EXIT_BUSY;
     else if (st == CLIPSEARCH_ERR_MODEL || (st == CLIPSEARCH_ERR_NOT_FOUND && s.seen == 0 &&
                                             strstr(err.message, model)))
         code = EXIT_MODEL;
@@ -258,13 +260,13 @@ static int run_once(const char *db, const char *model, const char *const *roots,
                "\"missing_roots\":%lld,\"seconds\":%.3f,\"images_per_second\":%.2f,"
                "\"time\":{\"walk\":%.3f,\"hash\":%.3f,\"read_decode_preprocess\":%.3f,"
                "\"encode\":%.3f,\"write\":%.3f,\"index\":%.3f,\"decode_wait\":%.3f},"
-               "\"status\":\"%s\"}\n",
+               "\"precision\":\"%s\",\"status\":\"%s\"}\n",
                (long long)s.seen, (long long)s.encoded, (long long)s.unchanged,
                (long long)s.moved, (long long)s.copied, (long long)s.removed,
                (long long)s.failed, (long long)s.unreadable_folders,
                (long long)s.missing_roots, s.seconds, s.images_per_second, s.walk_seconds,
                s.hash_seconds, s.read_decode_seconds, s.encode_seconds, s.write_seconds,
-               s.index_seconds, s.decode_wait_seconds, clipsearch_strerror(st));
+               s.index_seconds, s.decode_wait_seconds, s.precision, clipsearch_strerror(st));
         fflush(stdout);
     }
     return code;
@@ -273,8 +275,7 @@ static int run_once(const char *db, const char *model, const char *const *roots,
 int main(int argc, char **argv)
 {
     enum { O_DB = 256, O_MODEL, O_THREADS, O_BATCH, O_EXCLUDE, O_FOLLOW, O_TYPE, O_EXACT,
-           O_FAST, O_JSON, O_VERSION, O_PRECISION, O_WAIT, O_WATCH, O_DEBOUNCE, O_RESCAN,
-           O_MAX_WATCHES };
+           O_FAST, O_JSON, O_VERSION, O_PRECISION, O_WAIT, O_WATCH, O_DEBOUNCE, O_RESCAN, O_MAX_WATCHES };
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
         {"model", required_argument, NULL, O_MODEL},
@@ -287,10 +288,10 @@ int main(int argc, char **argv)
         {"fast", no_argument, NULL, O_FAST},
         {"json", no_argument, NULL, O_JSON},
         {"precision", required_argument, NULL, O_PRECISION},
+        {"wait", no_argument, NULL, O_WAIT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, O_VERSION},
-        {"wait", no_argument, NULL, O_WAIT},
         {"watch", no_argument, NULL, O_WATCH},
         {"debounce", required_argument, NULL, O_DEBOUNCE},
         {"rescan-interval", required_argument, NULL, O_RESCAN},
@@ -416,44 +417,6 @@ int main(int argc, char **argv)
         code = EXIT_ERROR;
         goto done;
     }
-
-    if (st == CLIPSEARCH_OK && tag_failed)
-        code = EXIT_ERROR;
-    else if (st == CLIPSEARCH_OK)
-        code = s.missing_roots || s.unreadable_folders ? EXIT_PARTIAL : EXIT_DONE;
-    else if (st == CLIPSEARCH_ERR_INTERRUPTED)
-        code = EXIT_INTERRUPTED;
-    else if (st == CLIPSEARCH_ERR_BUSY)
-        code = EXIT_BUSY;
-    else if (st == CLIPSEARCH_ERR_MODEL || (st == CLIPSEARCH_ERR_NOT_FOUND && s.seen == 0 &&
-                                            strstr(err.message, model)))
-        code = EXIT_MODEL;
-    else
-        code = EXIT_ERROR;
-    if (st != CLIPSEARCH_OK)
-        fprintf(stderr, "clipsearch-index: %s%s\n", err.message,
-                st == CLIPSEARCH_ERR_INTERRUPTED ? " (work so far is saved)" : "");
-    if (!u.quiet && opened)
-        fprintf(stderr,
-                "%lld photos: %lld indexed, %lld unchanged, %lld moved, %lld copies, "
-                "%lld removed, %lld failed; %.1f s (%.1f img/s)\n",
-                (long long)s.seen, (long long)s.encoded, (long long)s.unchanged,
-                (long long)s.moved, (long long)s.copied, (long long)s.removed,
-                (long long)s.failed, s.seconds, s.images_per_second);
-    if (json) {
-        printf("{\"seen\":%lld,\"encoded\":%lld,\"unchanged\":%lld,\"moved\":%lld,"
-               "\"copied\":%lld,\"removed\":%lld,\"failed\":%lld,\"unreadable_folders\":%lld,"
-               "\"missing_roots\":%lld,\"seconds\":%.3f,\"images_per_second\":%.2f,"
-               "\"time\":{\"walk\":%.3f,\"hash\":%.3f,\"read_decode_preprocess\":%.3f,"
-               "\"encode\":%.3f,\"write\":%.3f,\"index\":%.3f,\"decode_wait\":%.3f},"
-               "\"precision\":\"%s\",\"status\":\"%s\"}\n",
-               (long long)s.seen, (long long)s.encoded, (long long)s.unchanged,
-               (long long)s.moved, (long long)s.copied, (long long)s.removed,
-               (long long)s.failed, (long long)s.unreadable_folders,
-               (long long)s.missing_roots, s.seconds, s.images_per_second, s.walk_seconds,
-               s.hash_seconds, s.read_decode_seconds, s.encode_seconds, s.write_seconds,
-               s.index_seconds, s.decode_wait_seconds, s.precision, clipsearch_strerror(st));
-        fflush(stdout);
     code = run_once(db, model, (const char *const *)(argv + optind), argc - optind, &ip, &u,
                     json);
     if (watch && code != EXIT_INTERRUPTED && code != EXIT_ERROR && code != EXIT_MODEL) {
