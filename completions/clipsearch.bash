@@ -57,9 +57,12 @@ _clipsearch_option_value()  # PROGRAM PREV CUR
             _clipsearch_reply_words "Flat HNSW32 IVF1024,PQ32" "$3"; return 0 ;;
         --precision)
             _clipsearch_reply_words "auto bf16 fp32" "$3"; return 0 ;;
+        --format)
+            _clipsearch_reply_words "npy jsonl" "$3"; return 0 ;;
         -n|--limit|--threshold|--after|--before|--classifier|--tag|--threads|\
         --port|--listen|--token|--timeout|--text|--context|--size|--like|--negatives|\
-        --C|--labels|--template|--top|--revision|--endpoint|--batch|--exclude)
+        --C|--labels|--template|--top|--revision|--endpoint|--batch|--exclude|\
+        --debounce|--rescan-interval|--max-watches)
             return 0 ;;   # a value the user types
     esac
     return 1
@@ -87,11 +90,11 @@ _clipsearch()
     _clipsearch_cur_prev
     COMPREPLY=()
 
-    local commands="search stats model serve embed tokenize preprocess learn
-        classifiers forget classify tag tags help"
+    local commands="search stats export check duplicates model serve embed tokenize
+        preprocess learn classifiers forget classify tag tags help"
     local db="--db --json -h --help"
     local search="--image --add --subtract --classifier -n --limit --threshold --in
-        --after --before --tag --paths -0 --null --json --timing --db --model
+        --after --before --tag --exact --paths -0 --null --json --timing --db --model
         --vocab --threads --precision -h --help"
     local cmd=search
     if (( COMP_CWORD == 1 )); then
@@ -103,7 +106,8 @@ _clipsearch()
         return 0
     fi
     case ${COMP_WORDS[1]} in
-        search|stats|model|serve|embed|tokenize|preprocess|learn|classifiers|forget|classify|tag|tags)
+        search|stats|export|check|duplicates|model|serve|embed|tokenize|preprocess|learn|\
+        classifiers|forget|classify|tag|tags)
             cmd=${COMP_WORDS[1]} ;;
     esac
 
@@ -113,13 +117,16 @@ _clipsearch()
     case $cmd in
         search) opts=$search ;;
         stats) opts="--db --json --failures -h --help" ;;
+        export) opts="--db --format --model -h --help" ;;
+        check) opts="--repair --db --json --no-files -h --help" ;;
+        duplicates) opts="--threshold --in --exact --json --db --model -h --help" ;;
         classifiers) opts=$db ;;
         forget) opts="--db -h --help" ;;
         serve) opts="--db --model --vocab --port --listen --token --require-token --open
             --threads --precision --timeout --cache -h --help" ;;
         embed) opts="--model --image --text --no-normalize --fast --vocab --threads --precision -h --help" ;;
         tokenize) opts="--model --vocab --context --stdin -h --help" ;;
-        preprocess) opts="-o --output --exact --fast --size -h --help" ;;
+        preprocess) opts="-o --output --exact --fast --size --rgb -h --help" ;;
         learn) opts="--positive --negative --negatives --like --C --force --json --db
             --model --vocab --threads --precision -h --help" ;;
         classify) opts="--labels --labels-file --templates --template --top --json
@@ -152,6 +159,7 @@ _clipsearch()
         # to nothing useful, so files do no harm there.
         case $cmd in
             classify|learn|preprocess|embed) _clipsearch_reply_files "$cur" ;;
+            export) _clipsearch_reply_files "$cur" -d ;;
         esac
     fi
     return 0
@@ -168,7 +176,8 @@ _clipsearch_index()
     _clipsearch_option_value "$prog" "$prev" "$cur" && return 0
     if [[ $cur == -* ]]; then
         _clipsearch_reply_words "--db --model --threads --batch --exclude --follow-symlinks
-            --index-type --precision --fast --exact --json -q --quiet --version -h --help" "$cur"
+            --index-type --precision --fast --exact --json -q --quiet --watch --debounce
+            --rescan-interval --max-watches --wait --version -h --help" "$cur"
     else
         _clipsearch_reply_files "$cur" -d
     fi

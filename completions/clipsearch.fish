@@ -4,10 +4,13 @@ function __clipsearch_models
     clipsearch model list 2>/dev/null | string replace -r '\s.*' ''
 end
 
-set -l cmds search stats model serve embed tokenize preprocess learn classifiers forget classify tag tags
+set -l cmds search stats export check duplicates model serve embed tokenize preprocess learn classifiers forget classify tag tags
 complete -c clipsearch -f
 complete -c clipsearch -n "not __fish_seen_subcommand_from $cmds" -a search -d 'search the library (the default)'
 complete -c clipsearch -n "not __fish_seen_subcommand_from $cmds" -a stats -d 'what the library holds'
+complete -c clipsearch -n "not __fish_seen_subcommand_from $cmds" -a export -d 'embeddings and metadata for other tools'
+complete -c clipsearch -n "not __fish_seen_subcommand_from $cmds" -a check -d 'verify the library (--repair fixes)'
+complete -c clipsearch -n "not __fish_seen_subcommand_from $cmds" -a duplicates -d 'groups of identical and near-duplicate photos'
 complete -c clipsearch -n "not __fish_seen_subcommand_from $cmds" -a model -d 'download and list CLIP models'
 complete -c clipsearch -n "not __fish_seen_subcommand_from $cmds" -a serve -d 'the search page in a browser'
 complete -c clipsearch -n "not __fish_seen_subcommand_from $cmds" -a embed -d 'CLIP embeddings as JSON lines'
@@ -25,12 +28,12 @@ complete -c clipsearch -n "not __fish_seen_subcommand_from $cmds" -l version -d 
 complete -c clipsearch -n "not __fish_seen_subcommand_from model" -l db -r -a '(__fish_complete_directories)' -d 'library folder'
 complete -c clipsearch -n "not __fish_seen_subcommand_from stats classifiers forget preprocess model" -l model -r -a '(__clipsearch_models; __fish_complete_directories)' -d 'model folder or installed model'
 complete -c clipsearch -n "not __fish_seen_subcommand_from stats classifiers forget preprocess model tags" -l vocab -r -F -d 'tokenizer files'
-complete -c clipsearch -n "not __fish_seen_subcommand_from stats classifiers forget preprocess model tags tokenize" -l threads -x -d 'threads'
-complete -c clipsearch -n "not __fish_seen_subcommand_from stats classifiers forget preprocess model tags tokenize" -l precision -x -a 'auto bf16 fp32' -d 'number format of the matrix products'
+complete -c clipsearch -n "not __fish_seen_subcommand_from stats export check duplicates classifiers forget preprocess model tags tokenize" -l threads -x -d 'threads'
+complete -c clipsearch -n "not __fish_seen_subcommand_from stats export check duplicates classifiers forget preprocess model tags tokenize" -l precision -x -a 'auto bf16 fp32' -d 'number format of the matrix products'
 complete -c clipsearch -s h -l help -d 'help'
 
 # search (no command)
-set -l search "not __fish_seen_subcommand_from stats model serve embed tokenize preprocess learn classifiers forget classify tag tags"
+set -l search "not __fish_seen_subcommand_from stats export check duplicates model serve embed tokenize preprocess learn classifiers forget classify tag tags"
 complete -c clipsearch -n $search -l image -r -F -d 'search by an example photo'
 complete -c clipsearch -n $search -l add -r -F -d 'add a [W:]text or photo'
 complete -c clipsearch -n $search -l subtract -r -F -d 'subtract a [W:]text or photo'
@@ -43,7 +46,7 @@ complete -c clipsearch -n $search -l before -x -d 'taken before DATE'
 complete -c clipsearch -n $search -l tag -x -d 'only photos with this tag'
 complete -c clipsearch -n $search -l paths -d 'absolute paths, one a line'
 complete -c clipsearch -n $search -s 0 -l null -d 'NUL-separated paths'
-complete -c clipsearch -n "$search; or __fish_seen_subcommand_from stats classifiers learn classify" -l json -d 'JSON output'
+complete -c clipsearch -n "$search; or __fish_seen_subcommand_from stats check duplicates classifiers learn classify" -l json -d "JSON output"
 complete -c clipsearch -n $search -l timing -d 'where the time went'
 
 complete -c clipsearch -n "__fish_seen_subcommand_from stats" -l failures -d 'list the files that failed'
@@ -94,3 +97,13 @@ complete -c clipsearch -n "__fish_seen_subcommand_from classify" -l top -x -d 'l
 complete -c clipsearch -n "__fish_seen_subcommand_from classify" -l library -d 'the whole library'
 # tag
 complete -c clipsearch -n "__fish_seen_subcommand_from tag" -l vocabulary -r -a builtin -F -d 'vocabulary file or builtin'
+
+# export, check, duplicates
+complete -c clipsearch -n "__fish_seen_subcommand_from export" -l format -x -a 'npy jsonl' -d 'file format'
+complete -c clipsearch -n "__fish_seen_subcommand_from check" -l repair -d 'fix what can be fixed'
+complete -c clipsearch -n "__fish_seen_subcommand_from check" -l no-files -d 'do not look for every photo'
+complete -c clipsearch -n "__fish_seen_subcommand_from duplicates" -l threshold -x -d 'lowest similarity'
+complete -c clipsearch -n "__fish_seen_subcommand_from duplicates" -l in -r -a '(__fish_complete_directories)' -d 'only under DIR'
+complete -c clipsearch -n "__fish_seen_subcommand_from duplicates" -l exact -d 'identical files only'
+complete -c clipsearch -n $search -l exact -d 'score every photo'
+complete -c clipsearch -n "__fish_seen_subcommand_from preprocess" -l rgb -d 'the decoded RGB as PPM'

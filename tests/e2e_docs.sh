@@ -65,7 +65,7 @@ covers() {  # PAGE.scd WHAT...
     [ -z "$missing" ] || { echo "  not in $(basename "$scd"):$missing" >&2; return 1; }
 }
 SCD=$SRC/docs/man/clipsearch.1.scd
-for cmd in search stats model serve embed tokenize preprocess learn classifiers forget classify tag tags; do
+for cmd in search stats export check duplicates model serve embed tokenize preprocess learn classifiers forget classify tag tags; do
     "$CS" "$cmd" --help >"$T/help.$cmd" 2>&1
     help_words "$T/help.$cmd"
     # shellcheck disable=SC2086
@@ -129,7 +129,7 @@ option_lines() {  # CMD
         grep -E '^[[:space:]]*(-|\[|usage:)' "$T/help.$1"
     fi
 }
-for cmd in search stats serve embed tokenize preprocess learn classifiers forget classify tag tags; do
+for cmd in search stats export check duplicates serve embed tokenize preprocess learn classifiers forget classify tag tags; do
     option_lines "$cmd" >"$T/optlines.$cmd"
     help_words "$T/optlines.$cmd"
     offered=$(complete_bash clipsearch "$cmd" -)
