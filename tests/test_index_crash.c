@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jpeglib.h> /* after stdio.h: it needs FILE and size_t */
 
 #include "clipsearch.h"
 #include "testutil.h"
@@ -31,39 +30,6 @@
 
 static char lib_dir[600], photos[600], bin[1200];
 static const char *model_dir;
-
-static int write_jpeg(const char *path, unsigned seed)
-{
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr e;
-    unsigned char row[48 * 3];
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    c.err = jpeg_std_error(&e);
-    jpeg_create_compress(&c);
-    jpeg_stdio_dest(&c, f);
-    c.image_width = 48;
-    c.image_height = 40;
-    c.input_components = 3;
-    c.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, 90, TRUE);
-    jpeg_start_compress(&c, TRUE);
-    while (c.next_scanline < c.image_height) {
-        JSAMPROW rp = row;
-        for (int x = 0; x < 48; x++) {
-            unsigned v = seed * 2654435761u + (unsigned)x * 40503u + c.next_scanline * 977u;
-            row[3 * x] = (unsigned char)(v >> 24);
-            row[3 * x + 1] = (unsigned char)(seed * 7 + x * 3);
-            row[3 * x + 2] = (unsigned char)(c.next_scanline * 5 + seed);
-        }
-        jpeg_write_scanlines(&c, &rp, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    return fclose(f);
-}
 
 static pid_t start_indexer(void)
 {
@@ -186,7 +152,7 @@ int main(void)
     for (int i = 0; i < N_PHOTOS; i++) {
         char p[800];
         snprintf(p, sizeof p, "%s/d%d/img%05d.jpg", photos, i % 8, i);
-        if (write_jpeg(p, (unsigned)i + 1) != 0) {
+        if (tu_write_pattern_jpeg(p, 48, 40, (unsigned)i + 1) != 0) {
             CHECK(0, "cannot write %s", p);
             break;
         }

@@ -4,6 +4,8 @@
 #include <cjson/cJSON.h>
 
 #include <math.h>
+#include <stdio.h>
+#include <jpeglib.h> /* after stdio.h: it needs FILE and size_t */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -277,4 +279,40 @@ float *tu_golden_pixels(char *const *names, int n, int S)
     }
     cs_safetensors_close(pix);
     return batch;
+}
+
+int tu_write_pattern_jpeg(const char *path, int w, int h, unsigned seed)
+{
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr e;
+    unsigned char *row = malloc((size_t)w * 3);
+    FILE *f = row ? fopen(path, "wb") : NULL;
+    if (!f) {
+        free(row);
+        return -1;
+    }
+    c.err = jpeg_std_error(&e);
+    jpeg_create_compress(&c);
+    jpeg_stdio_dest(&c, f);
+    c.image_width = (JDIMENSION)w;
+    c.image_height = (JDIMENSION)h;
+    c.input_components = 3;
+    c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 90, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW rp = row;
+        for (int x = 0; x < w; x++) {
+            unsigned v = seed * 2654435761u + (unsigned)x * 40503u + c.next_scanline * 977u;
+            row[3 * x] = (unsigned char)(v >> 24);
+            row[3 * x + 1] = (unsigned char)(seed * 7 + (unsigned)x * 3);
+            row[3 * x + 2] = (unsigned char)(c.next_scanline * 5 + seed);
+        }
+        jpeg_write_scanlines(&c, &rp, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    free(row);
+    return fclose(f);
 }

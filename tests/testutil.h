@@ -38,6 +38,10 @@ char *tu_read_file(const char *path, size_t *size);
 /* Writes a buffer to a file; returns 0 on success. */
 int tu_write_file(const char *path, const void *data, size_t size);
 
+/* Writes a w x h JPEG (quality 90) of a pattern that differs for every
+ * seed, so each seed is a distinct photo; returns 0 on success. */
+int tu_write_pattern_jpeg(const char *path, int w, int h, unsigned seed);
+
 /* A fresh temporary directory (mkdtemp under $TMPDIR); removed by tu_finish. */
 const char *tu_tmpdir(void);
 
