@@ -59,6 +59,7 @@ int main(int argc, char **argv)
     clipsearch_searcher_params sp = clipsearch_searcher_default_params();
     sp.library = argv[1];
     sp.model = argv[2];
+    sp.one_shot = 1; /* one query, then exit: the quickest text tower to start */
     if (clipsearch_searcher_open(&sp, &searcher, &err) != CLIPSEARCH_OK) {
         fail("opening the searcher", &err);
         goto out;

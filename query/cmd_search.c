@@ -371,6 +371,7 @@ int cmd_search(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto out;
     }
+    sp.one_shot = 1; /* one search, then exit: the quickest text tower to start */
     if ((st = clipsearch_searcher_open(&sp, &s, &err)) != CLIPSEARCH_OK) {
         cli_print_error(&err);
         rc = cli_open_exit_code(st, &err);

@@ -106,7 +106,47 @@ static void test_api(void)
         CHECK(clipsearch_model_get_info(m)->precision == CLIPSEARCH_PRECISION_FP32,
               "set_precision(fp32) makes auto fp32");
     clipsearch_model_free(m);
+    m = NULL;
     clipsearch_engine_set_precision(CLIPSEARCH_PRECISION_AUTO);
+
+    /* quick_start: a one-shot text tower uses the weights in place
+     * (OpenBLAS, fp32), unless something pins the precision. */
+    {
+        const char *pinned = getenv("CLIPSEARCH_PRECISION");
+        char saved[16] = "";
+        if (pinned)
+            snprintf(saved, sizeof saved, "%s", pinned);
+        unsetenv("CLIPSEARCH_PRECISION");
+        mp.quick_start = 1;
+        mp.towers = CLIPSEARCH_TOWER_TEXT;
+        CHECK(clipsearch_model_load(tu_fixture("golden/clip-tiny-b32"), &mp, &m, &err) ==
+                  CLIPSEARCH_OK, "%s", err.message);
+        if (m)
+            CHECK(!strcmp(clipsearch_model_get_info(m)->backend, "openblas") &&
+                      clipsearch_model_get_info(m)->precision == CLIPSEARCH_PRECISION_FP32,
+                  "quick_start text tower: %s", clipsearch_model_get_info(m)->backend);
+        clipsearch_model_free(m);
+        m = NULL;
+        mp.towers = CLIPSEARCH_TOWER_BOTH; /* the image tower is never quick */
+        CHECK(clipsearch_model_load(tu_fixture("golden/clip-tiny-b32"), &mp, &m, &err) ==
+                  CLIPSEARCH_OK, "%s", err.message);
+        if (m)
+            CHECK(!strcmp(clipsearch_model_get_info(m)->backend, "onednn"),
+                  "quick_start with the image tower stays on oneDNN");
+        clipsearch_model_free(m);
+        m = NULL;
+        clipsearch_engine_set_precision(CLIPSEARCH_PRECISION_BF16);
+        mp.towers = CLIPSEARCH_TOWER_TEXT;
+        CHECK(clipsearch_model_load(tu_fixture("golden/clip-tiny-b32"), &mp, &m, &err) ==
+                  CLIPSEARCH_OK, "%s", err.message);
+        if (m)
+            CHECK(clipsearch_model_get_info(m)->precision == CLIPSEARCH_PRECISION_BF16,
+                  "a pinned precision wins over quick_start");
+        clipsearch_model_free(m);
+        clipsearch_engine_set_precision(CLIPSEARCH_PRECISION_AUTO);
+        if (saved[0])
+            setenv("CLIPSEARCH_PRECISION", saved, 1);
+    }
 }
 
 static clipsearch_model *load(const char *dir, clipsearch_precision p, int towers)

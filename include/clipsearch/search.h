@@ -71,6 +71,8 @@ typedef struct clipsearch_searcher_params {
                               NULL: the model folder's */
     int n_threads;         /* encoder threads; <= 0: 1 for text (the vector index
                               is read meanwhile), all cores for photos */
+    int one_shot;          /* 1: one search, then the process ends: the text
+                              tower is loaded with quick_start (model.h) */
 } clipsearch_searcher_params;
 
 CLIPSEARCH_API

@@ -130,6 +130,13 @@ void clipsearch_engine_set_precision(clipsearch_precision p)
         atomic_store(&process_precision, (int)p);
 }
 
+int cs_backend_unpinned(void)
+{
+    const char *b = getenv("CLIPSEARCH_BACKEND"), *p = getenv("CLIPSEARCH_PRECISION");
+    return !(b && *b) && !(p && *p) &&
+           atomic_load(&process_precision) == CLIPSEARCH_PRECISION_AUTO;
+}
+
 clipsearch_status cs_backend_resolve(int backend, clipsearch_precision want,
                                      clipsearch_precision *out, clipsearch_error *err)
 {

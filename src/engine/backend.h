@@ -22,6 +22,10 @@ enum { CS_BACKEND_OPENBLAS = 0, CS_BACKEND_ONEDNN = 1 };
  * available, else oneDNN when built with it. */
 int cs_backend_selected(void);
 
+/* 1 when neither CLIPSEARCH_BACKEND, CLIPSEARCH_PRECISION nor
+ * clipsearch_engine_set_precision pins the backend or the precision. */
+int cs_backend_unpinned(void);
+
 /* CPU features from CPUID (and XGETBV: the OS must save the registers). */
 typedef struct cs_cpu_features {
     int avx2, fma, avx512f, avx512_bf16, amx_tile, amx_bf16;

@@ -562,6 +562,11 @@ clipsearch_status clipsearch_model_load(const char *dir, const clipsearch_model_
     if (!(p.towers & CLIPSEARCH_TOWER_BOTH))
         return cs_error_set(err, CLIPSEARCH_ERR_INVALID_ARGUMENT, "no tower requested");
     backend = cs_backend_selected();
+    /* A one-shot text query: reordering the weights for oneDNN would cost
+     * more than the query itself. */
+    if (p.quick_start && p.towers == CLIPSEARCH_TOWER_TEXT &&
+        p.precision == CLIPSEARCH_PRECISION_AUTO && cs_backend_unpinned())
+        backend = CS_BACKEND_OPENBLAS;
     rc = cs_backend_resolve(backend, p.precision, &precision, err);
     if (rc != CLIPSEARCH_OK)
         return rc;

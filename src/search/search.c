@@ -93,6 +93,7 @@ struct clipsearch_searcher {
     char model_dir[PATH_MAX];
     char *vocab;
     int n_threads;
+    int one_shot;
     /* loaded on demand */
     clipsearch_model *text_model, *vision_model;
     clipsearch_context *text_ctx, *vision_ctx;
@@ -264,6 +265,7 @@ clipsearch_status clipsearch_searcher_open(const clipsearch_searcher_params *par
     if (!(s = calloc(1, sizeof *s)))
         return cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
     s->n_threads = params->n_threads;
+    s->one_shot = params->one_shot;
     if (params->vocab && !(s->vocab = strdup(params->vocab))) {
         r = cs_error_set(err, CLIPSEARCH_ERR_OUT_OF_MEMORY, "out of memory");
         goto fail;
@@ -296,6 +298,7 @@ static clipsearch_status load_tower(clipsearch_searcher *s, int tower, clipsearc
     if (*c)
         return CLIPSEARCH_OK;
     mp.towers = tower;
+    mp.quick_start = s->one_shot && tower == CLIPSEARCH_TOWER_TEXT;
     if ((r = clipsearch_model_load(s->model_dir, &mp, m, err)) != CLIPSEARCH_OK)
         return r;
     if (clipsearch_model_get_info(*m)->projection_dim != s->model.dim) {
