@@ -302,7 +302,9 @@ def run_checks(d, base, db, photos, env, shots, suffix=""):
 
     # The CLI's query arithmetic passes through the box unchanged ('+' and
     # ':' survive the URL): the same photos and scores as `clipsearch
-    # a blue --add 2:circle --subtract square`.
+    # a blue --add 2:circle --subtract square` (scores within 2e-3: the
+    # server's text tower runs in bf16 where the CPU has it, a one-shot CLI
+    # search in fp32 on the weights in place).
     cli = subprocess.run([os.path.join(BIN, "clipsearch"), "--db", db, "--model", MODEL, "--json",
                           "-n", "5", "a", "blue", "--add", "2:circle", "--subtract", "square"],
                          env=env, capture_output=True, text=True)
@@ -311,7 +313,7 @@ def run_checks(d, base, db, photos, env, shots, suffix=""):
     wait(d, lambda: query_of(d).get("q") == ["a blue +2:circle -square"], "the URL to carry the arithmetic")
     got = top_loaded(d, 5)
     check(len(want) == 5 and [os.path.basename(w["path"]) for w in want] == [g["name"] for g in got[:5]]
-          and all(abs(w["score"] - g["score"]) < 1e-4 for w, g in zip(want, got)),
+          and all(abs(w["score"] - g["score"]) < 2e-3 for w, g in zip(want, got)),
           "query arithmetic as the CLI's: %s vs %s" % ([(os.path.basename(w["path"]), w["score"]) for w in want],
                                                       [(g["name"], g["score"]) for g in got[:5]]))
     type_query(d, "a blue square")
